@@ -1,0 +1,364 @@
+"""Integrity rules beyond types and keys (DESIGN §2), each a generator of Problems.
+
+Frictionless checks types, required cells, enums, keys and references; these checks
+assume nothing about cells it rejects: a cell that does not parse is skipped here.
+"""
+
+import calendar
+import hashlib
+import re
+from datetime import date
+from itertools import chain
+
+from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
+from estimate.problems import Problem
+from estimate.tables import DESCRIPTOR, Loaded, Row
+
+# Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula.
+FORMULA_STARTS = {"=": "'='", "+": "'+'", "-": "'-'", "@": "'@'", "\t": "a tab", "\r": "a carriage return"}
+
+# What each hedge rule needs from data/hedges.csv (the formulas are in the codebook).
+RULE_PARAMETERS = {
+    "granular": (), "exact": (), "at_least": (), "range": (),
+    "about": ("low_factor", "high_factor"),
+    "more_than": ("high_factor",),
+    "below": ("low_factor",),
+    "vague": ("vague_low", "vague_high"),
+}
+PARAMETERS = ("low_factor", "high_factor", "vague_low", "vague_high")
+RULES_WITHOUT_WORDING = {"granular", "exact"}
+
+# Fields a relay must repeat from the claim it relays.
+RELAY_AGREES_ON = ("subject_id", "quantity", "time_scope", "hedge_id", "unit", "stated_value", "stated_low", "stated_high")
+
+
+def check(package: Loaded) -> list[Problem]:
+    """Every integrity problem in the package."""
+    return list(chain(
+        formula_cells(package),
+        unique_keys(package),
+        hedge_rules(package),
+        source_rows(package),
+        claim_rows(package),
+    ))
+
+
+# ---------------------------------------------------------------- cell readers
+
+def day(row: Row, column: str) -> date | None:
+    try:
+        return date.fromisoformat(row[column])
+    except ValueError:
+        return None
+
+
+def number(row: Row, column: str) -> float | None:
+    try:
+        return float(row[column])
+    except ValueError:
+        return None
+
+
+def show(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) else f"{value:,}"
+
+
+def wordings(hedge: Row) -> list[str]:
+    return [w.strip().lower() for w in (hedge["phrases_es"] + "|" + hedge["phrases_en"]).split("|") if w.strip()]
+
+
+def contains_wording(phrase: str, wording: str) -> bool:
+    return re.search(r"(?<!\w)" + re.escape(wording) + r"(?!\w)", phrase.lower()) is not None
+
+
+# ---------------------------------------------------------------- every table
+
+def formula_cells(package: Loaded):
+    for table in package.tables.values():
+        text_columns = [f["name"] for f in table.fields if f.get("type", "string") == "string"]
+        for row in table.rows:
+            for column in text_columns:
+                value = row[column]
+                if value and value[0] in FORMULA_STARTS:
+                    yield Problem(table.path, row.number, column,
+                                  f"the cell starts with {FORMULA_STARTS[value[0]]}, which a spreadsheet runs as a formula — "
+                                  "rephrase it so it starts with a letter, digit or quotation mark")
+
+
+def unique_keys(package: Loaded):
+    """The Data Package v2 uniqueKeys, which frictionless 5 does not enforce."""
+    for resource in package.table_resources():
+        table = package.tables[resource["name"]]
+        for key in resource["schema"].get("uniqueKeys", []):
+            seen: dict[tuple, int] = {}
+            for row in table.rows:
+                values = tuple(row[c] for c in key)
+                if "" in values:
+                    continue
+                if values in seen:
+                    yield Problem(table.path, row.number, key[-1],
+                                  f"repeats row {seen[values]} in all of {', '.join(key)} — one row per figure: "
+                                  "merge the two rows or correct one of them")
+                seen.setdefault(values, row.number)
+
+
+# ---------------------------------------------------------------- hedges
+
+def hedge_rules(package: Loaded):
+    table = package.tables["hedges"]
+    owner: dict[str, str] = {}
+    for row in table.rows:
+        rule = row["rule"]
+        if rule not in RULE_PARAMETERS:
+            continue
+        needed = RULE_PARAMETERS[rule]
+        for parameter in PARAMETERS:
+            if parameter in needed and not row[parameter]:
+                yield Problem(table.path, row.number, parameter, f"is empty, but rule '{rule}' needs it — fill it in")
+            if parameter not in needed and row[parameter]:
+                yield Problem(table.path, row.number, parameter, f"has no effect under rule '{rule}' — leave it empty")
+        low, high = number(row, "vague_low"), number(row, "vague_high")
+        if low is not None and high is not None and low > high:
+            yield Problem(table.path, row.number, "vague_low", f"{show(low)} is above vague_high {show(high)} — swap them")
+        if rule in RULES_WITHOUT_WORDING and row["phrases_es"]:
+            yield Problem(table.path, row.number, "phrases_es", f"a '{rule}' number has no hedge wording — leave it empty")
+        if rule not in RULES_WITHOUT_WORDING and not row["phrases_es"]:
+            yield Problem(table.path, row.number, "phrases_es", f"is empty, but rule '{rule}' is recognised by its wording — list the Spanish wordings")
+        for wording in wordings(row):
+            if wording in owner and owner[wording] != row["hedge_id"]:
+                yield Problem(table.path, row.number, "phrases_es",
+                              f"'{wording}' is already a wording of hedge '{owner[wording]}' — one wording, one hedge")
+            owner.setdefault(wording, row["hedge_id"])
+
+
+# ---------------------------------------------------------------- dates
+
+def precision_of(earliest: date, latest: date) -> str:
+    if earliest == latest:
+        return "day"
+    if (earliest.year, earliest.month) == (latest.year, latest.month) and earliest.day == 1 \
+            and latest.day == calendar.monthrange(latest.year, latest.month)[1]:
+        return "month"
+    if earliest.year == latest.year and (earliest.month, earliest.day, latest.month, latest.day) == (1, 1, 12, 31):
+        return "year"
+    return "range"
+
+
+def date_span(path: str, row: Row, prefix: str):
+    """Earliest ≤ latest, and the precision column agrees with the span."""
+    earliest, latest = day(row, prefix + "_earliest"), day(row, prefix + "_latest")
+    if earliest is None or latest is None:
+        return
+    if earliest > latest:
+        yield Problem(path, row.number, prefix + "_latest",
+                      f"{latest} is before {prefix}_earliest {earliest} — swap them or correct one")
+        return
+    precision = precision_of(earliest, latest)
+    if row[prefix + "_precision"] and row[prefix + "_precision"] != precision:
+        yield Problem(path, row.number, prefix + "_precision",
+                      f"says '{row[prefix + '_precision']}' but {earliest} to {latest} is a {precision} — "
+                      f"set it to '{precision}' or correct the dates")
+
+
+# ---------------------------------------------------------------- sources
+
+def source_rows(package: Loaded):
+    table = package.tables["sources"]
+    resources = {r.get("path"): r for r in package.descriptor["resources"]}
+    for row in table.rows:
+        yield from date_span(table.path, row, "published_date")
+        rel = row["text_path"]
+        path = package.root / rel
+        if not path.is_file():
+            yield Problem(table.path, row.number, "text_path", f"{rel} does not exist — archive the source text there, byte for byte")
+            continue
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != row["text_sha256"]:
+            yield Problem(table.path, row.number, "text_sha256",
+                          f"{rel} has SHA-256 {digest[:12]}…, not the recorded {row['text_sha256'][:12]}… — archived texts are never edited: "
+                          f"restore it (git checkout -- {rel}); if the archive itself was wrong, archive the new text under a new source id")
+        resource = resources.get(rel)
+        if resource is None:
+            yield Problem(table.path, row.number, "text_path",
+                          f"{rel} is not a resource in {DESCRIPTOR} — add it there with its hash and rights statement")
+        elif resource.get("hash") != "sha256:" + row["text_sha256"]:
+            yield Problem(table.path, row.number, "text_sha256",
+                          f"differs from the hash of {rel} in {DESCRIPTOR} — make them the same")
+        text = source_text(package, row)
+        if text is None:
+            yield Problem(table.path, row.number, "text_path", f"{rel} is not UTF-8 text — archive it as UTF-8")
+        elif row["title"] and row["title"] not in text:
+            yield Problem(table.path, row.number, "title", f"does not occur in {rel} — copy the headline or first sentence verbatim")
+
+
+def source_text(package: Loaded, source: Row) -> str | None:
+    try:
+        return (package.root / source["text_path"]).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+# ---------------------------------------------------------------- claims
+
+def claim_rows(package: Loaded):
+    table = package.tables["claims"]
+    sources = package.tables["sources"].by_key("source_id")
+    claimants = package.tables["claimants"].by_key("claimant_id")
+    hedges = package.tables["hedges"].by_key("hedge_id")
+    claims = table.by_key("claim_id")
+    numerals = numerals_from_rows(r for r in package.tables["numerals"].rows if number(r, "value") is not None)
+    texts = {sid: source_text(package, s) for sid, s in sources.items()}
+    for row in table.rows:
+        source = sources.get(row["source_id"])
+        yield from quote_and_phrase(table.path, row, texts.get(row["source_id"]), source)
+        hedge = hedges.get(row["hedge_id"])
+        if hedge is not None:
+            yield from hedge_wording(table.path, row, hedge, hedges)
+            yield from stated_numbers(table.path, row, hedge["rule"], numerals)
+        yield from date_span(table.path, row, "as_of_date")
+        if source is not None:
+            yield from as_of_vs_publication(table.path, row, source)
+        yield from window(table.path, row)
+        yield from definitions(table.path, row, claims)
+        yield from relay(table.path, row, claims, sources)
+        claimant = claimants.get(row["claimant_id"])
+        if claimant is not None and (claimant["kind"] == "unattributed") != (row["attribution"] == "none"):
+            yield Problem(table.path, row.number, "attribution",
+                          "is 'none' exactly when the claimant is unattributed — set attribution to match the claimant")
+
+
+def quote_and_phrase(path: str, row: Row, text: str | None, source: Row | None):
+    if text is not None and row["quote"] not in text:
+        yield Problem(path, row.number, "quote",
+                      f"does not occur in {source['text_path']} — copy the sentence verbatim from the archived text "
+                      "(same accents, quotation marks and spaces)")
+    if row["phrase"] not in row["quote"]:
+        yield Problem(path, row.number, "phrase", f"'{row['phrase']}' does not occur in the quote — copy the phrase verbatim from it")
+
+
+def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
+    phrase = row["phrase"]
+    own = wordings(hedge)
+    if own and not any(contains_wording(phrase, w) for w in own):
+        yield Problem(path, row.number, "hedge_id",
+                      f"hedge '{hedge['hedge_id']}' is worded {' / '.join(own)}, and the phrase '{phrase}' uses none of these — "
+                      "choose the hedge that matches the wording, or add this wording to data/hedges.csv")
+    if not own:
+        for other in hedges.values():
+            found = next((w for w in wordings(other) if contains_wording(phrase, w)), None)
+            if found:
+                yield Problem(path, row.number, "hedge_id",
+                              f"the phrase '{phrase}' contains '{found}', the wording of hedge '{other['hedge_id']}' — use that hedge")
+                return
+
+
+def stated_numbers(path: str, row: Row, rule: str, numerals):
+    """The stated value(s) fit the rule and equal what the phrase says."""
+    expected = {"range": ("stated_low", "stated_high"), "vague": ()}.get(rule, ("stated_value",))
+    for column in ("stated_value", "stated_low", "stated_high"):
+        if column in expected and not row[column]:
+            yield Problem(path, row.number, column, f"is empty, but a '{rule}' phrase states it — fill it in")
+        if column not in expected and row[column]:
+            yield Problem(path, row.number, column, f"must be empty for a '{rule}' phrase — " +
+                          ("put a single number in stated_value" if rule != "range" else "use stated_low and stated_high"))
+    low, high = number(row, "stated_low"), number(row, "stated_high")
+    if low is not None and high is not None and low > high:
+        yield Problem(path, row.number, "stated_low", f"{show(low)} is above stated_high {show(high)} — swap them")
+    try:
+        said = read_numbers(row["phrase"], numerals)
+    except UnreadableNumber as error:
+        yield Problem(path, row.number, "phrase", f"cannot be read: {error} — write the number as printed, e.g. '11,000' or '2,5'")
+        return
+    stated = [number(row, c) for c in expected]
+    if None in stated or len(stated) != len(expected):
+        return
+    if said != stated:
+        column = expected[0] if expected else "phrase"
+        says = " and ".join(show(n) for n in said) or "no number"
+        wrote = " and ".join(show(n) for n in stated) or "no number"
+        yield Problem(path, row.number, column,
+                      f"is {wrote}, but the phrase '{row['phrase']}' says {says} — make them agree")
+
+
+def as_of_vs_publication(path: str, row: Row, source: Row):
+    as_of_latest, published_latest = day(row, "as_of_date_latest"), day(source, "published_date_latest")
+    if as_of_latest and published_latest and as_of_latest > published_latest:
+        yield Problem(path, row.number, "as_of_date_latest",
+                      f"{as_of_latest} is after source {source['source_id']} was published (by {published_latest}) — "
+                      "a figure cannot be dated after it was printed; correct the date")
+    basis = row["as_of_date_basis"]
+    if basis == "publication":
+        as_of = (day(row, "as_of_date_earliest"), as_of_latest)
+        published = (day(source, "published_date_earliest"), published_latest)
+        if None not in as_of and None not in published and as_of != published:
+            yield Problem(path, row.number, "as_of_date_basis",
+                          f"is 'publication', but the as-of dates differ from the publication dates of {source['source_id']} "
+                          f"({source['published_date_earliest']} to {source['published_date_latest']}) — copy those, or say 'stated' or 'inferred'")
+    elif basis in ("stated", "inferred") and not row["as_of_date_evidence"]:
+        yield Problem(path, row.number, "as_of_date_evidence", f"is empty, but the as-of date is {basis} — quote the words that date the figure")
+
+
+def window(path: str, row: Row):
+    earliest, latest = row["window_start_date_earliest"], row["window_start_date_latest"]
+    if row["time_scope"] != "increment":
+        for column in ("window_start_date_earliest", "window_start_date_latest"):
+            if row[column]:
+                yield Problem(path, row.number, column, f"only increments have a window; this claim is '{row['time_scope']}' — leave it empty")
+        return
+    if bool(earliest) != bool(latest):
+        missing = "window_start_date_latest" if earliest else "window_start_date_earliest"
+        yield Problem(path, row.number, missing, "fill in both window start dates, or neither when the text does not say since when")
+        return
+    yield from date_span_pair(path, row, "window_start_date_earliest", "window_start_date_latest")
+    start, as_of = day(row, "window_start_date_latest"), day(row, "as_of_date_latest")
+    if start and as_of and start > as_of:
+        yield Problem(path, row.number, "window_start_date_latest", f"{start} is after the as-of date {as_of} — a window ends at its as-of date")
+
+
+def date_span_pair(path: str, row: Row, first: str, second: str):
+    earliest, latest = day(row, first), day(row, second)
+    if earliest and latest and earliest > latest:
+        yield Problem(path, row.number, second, f"{latest} is before {first} {earliest} — swap them or correct one")
+
+
+def definitions(path: str, row: Row, claims: dict[str, Row]):
+    """Casualty definitions and share bases appear exactly where they mean something."""
+    if row["quantity"] == "casualties" and not row["casualty_definition"]:
+        yield Problem(path, row.number, "casualty_definition", "is empty for a casualties figure — say what the text counts as casualties, or 'unspecified'")
+    if row["quantity"] != "casualties" and row["casualty_definition"]:
+        yield Problem(path, row.number, "casualty_definition", f"only casualties figures have one; this is '{row['quantity']}' — leave it empty")
+    base_id = row["base_claim_id"]
+    if row["unit"] == "percent" and not base_id:
+        yield Problem(path, row.number, "base_claim_id", "is empty, but a percent figure needs the claim that gives the count it is a share of")
+    if row["unit"] != "percent" and base_id:
+        yield Problem(path, row.number, "base_claim_id", f"only percent figures have a base; this one is in {row['unit']} — leave it empty")
+    base = claims.get(base_id)
+    if base_id and base is not None:
+        if (base["unit"], base["quantity"], base["subject_id"]) != ("persons", "deployed", row["subject_id"]):
+            yield Problem(path, row.number, "base_claim_id",
+                          f"{base_id} is not a deployment count in persons of {row['subject_id']} — point to the figure the share is of")
+
+
+def relay(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):
+    """A relay repeats its origin's figure, and the origin came first."""
+    origin_id = row["origin_id"]
+    origin = claims.get(origin_id)
+    if origin is None or origin_id == row["claim_id"]:
+        return
+    if origin["origin_id"] != origin_id:
+        yield Problem(path, row.number, "origin_id",
+                      f"{origin_id} is itself a relay of {origin['origin_id']} — point to the first report, {origin['origin_id']}")
+        return
+    for column in RELAY_AGREES_ON:
+        if row[column] != origin[column]:
+            yield Problem(path, row.number, "origin_id",
+                          f"relays {origin_id} but its {column} is '{row[column]}', not '{origin[column]}' — a relay repeats the same figure; "
+                          f"if this is a new assertion, make it its own origin ({row['claim_id']})")
+            return
+    mine, theirs = sources.get(row["source_id"]), sources.get(origin["source_id"])
+    if mine and theirs:
+        first, this = day(theirs, "published_date_earliest"), day(mine, "published_date_latest")
+        if first and this and first > this:
+            yield Problem(path, row.number, "origin_id",
+                          f"{origin_id} was printed after this claim's source — the origin is the first report: make this row the origin instead")

@@ -1,0 +1,152 @@
+"""Reading the package: its descriptor and its hand-maintained CSV tables.
+
+Files are checked before anything parses them, so that a BOM, a Latin-1 export, Windows
+line endings or a changed header are reported as such, not as a cascade of cell errors.
+"""
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from estimate.problems import Problem
+
+DESCRIPTOR = "datapackage.json"
+BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record of a table: its spreadsheet row number and its cells as text."""
+
+    number: int
+    cells: dict[str, str]
+
+    def __getitem__(self, column: str) -> str:
+        return self.cells.get(column, "")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    path: str
+    fields: list[dict]
+    rows: list[Row]
+
+    def by_key(self, column: str) -> dict[str, Row]:
+        """Rows indexed by a key column (the first row wins on duplicates)."""
+        index: dict[str, Row] = {}
+        for row in self.rows:
+            index.setdefault(row[column], row)
+        return index
+
+
+@dataclass
+class Loaded:
+    """The package as read from disk: descriptor, tables by resource name, root folder."""
+
+    root: Path
+    descriptor: dict
+    tables: dict[str, Table] = field(default_factory=dict)
+
+    def table_resources(self) -> list[dict]:
+        return [r for r in self.descriptor.get("resources", []) if r.get("type") == "table"]
+
+    def path_of(self, table: str) -> str:
+        return self.tables[table].path
+
+
+def load(root: Path) -> tuple[Loaded | None, list[Problem]]:
+    """Read the descriptor and every table, or say why they cannot be read."""
+    descriptor, problems = read_descriptor(root)
+    if descriptor is None:
+        return None, problems
+    loaded = Loaded(root=root, descriptor=descriptor)
+    for resource in loaded.table_resources():
+        table, table_problems = read_table(root, resource)
+        problems += table_problems
+        if table is not None:
+            loaded.tables[resource["name"]] = table
+    return loaded, problems
+
+
+def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
+    path = root / DESCRIPTOR
+    if not path.is_file():
+        return None, [Problem(DESCRIPTOR, None, None, f"is missing from {root} — run the command from the package folder")]
+    try:
+        descriptor = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        return None, [Problem(DESCRIPTOR, None, None, "is not UTF-8 — save it as UTF-8")]
+    except json.JSONDecodeError as error:
+        return None, [Problem(DESCRIPTOR, None, None,
+                              f"is not valid JSON ({error.msg} at line {error.lineno}, character {error.colno}) — fix the syntax there")]
+    if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
+        return None, [Problem(DESCRIPTOR, None, None, "has no list of resources — restore it from git")]
+    return descriptor, []
+
+
+def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]:
+    """Check one CSV file's bytes and header, then return its rows."""
+    rel = resource["path"]
+    names = [f["name"] for f in resource["schema"]["fields"]]
+    path = root / rel
+    if not path.is_file():
+        return None, [Problem(rel, None, None, f"is missing — restore it (git checkout -- {rel}) or remove its resource from {DESCRIPTOR}")]
+    data = path.read_bytes()
+    if not data.strip():
+        return None, [Problem(rel, None, None, "is empty — it needs at least its header row: " + ",".join(names))]
+    if data.startswith(BOM):
+        return None, [Problem(rel, 1, names[0], "the file starts with a UTF-8 byte-order mark (BOM), as Excel's 'CSV UTF-8' adds — "
+                              "save it as UTF-8 without BOM (LibreOffice: Text CSV, UTF-8) or remove the first three bytes")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        row, column = locate(data[: error.start].decode("utf-8", errors="replace"), names)
+        byte = data[error.start]
+        return None, [Problem(rel, row, column,
+                              f"byte 0x{byte:02x} is not UTF-8; the file was probably saved as Latin-1 or Windows-1252 — "
+                              f"re-save it as UTF-8 (e.g. iconv -f windows-1252 -t utf-8)")]
+    if "\r\n" in text:
+        row, _ = locate(text[: text.index("\r\n")], names)
+        return None, [Problem(rel, row, names[-1], "the line ends with CR LF (Windows line endings); this package's CSVs use LF only — "
+                              "re-save with Unix (LF) line endings or run: sed -i 's/\\r$//' " + rel)]
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        return None, [Problem(rel, None, None, f"cannot be read as CSV ({error}) — check the quoting")]
+    header_problems = check_header(rel, records[0], names)
+    if header_problems:
+        return None, header_problems
+    rows = [Row(number, dict(zip(names, record))) for number, record in enumerate(records[1:], start=2)]
+    return Table(resource["name"], rel, resource["schema"]["fields"], rows), []
+
+
+def check_header(rel: str, header: list[str], names: list[str]) -> list[Problem]:
+    problems = []
+    for name in names:
+        if name not in header:
+            problems.append(Problem(rel, 1, name, f"the required column '{name}' is missing — add it (see its description in {DESCRIPTOR})"))
+    for name in header:
+        if name not in names:
+            problems.append(Problem(rel, 1, name or "(blank)",
+                                    f"'{name}' is not a column of this table — remove it, or add it to the schema in {DESCRIPTOR} with a title and description"))
+    seen = set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(rel, 1, name, f"the column '{name}' appears twice — keep one"))
+        seen.add(name)
+    if not problems and header != names:
+        first = next(h for h, n in zip(header, names) if h != n)
+        problems.append(Problem(rel, 1, first, "the columns are out of order — put them in the order of " + DESCRIPTOR + ": " + ",".join(names)))
+    return problems
+
+
+def locate(prefix: str, names: list[str]) -> tuple[int, str]:
+    """Spreadsheet row and column of the position right after ``prefix``."""
+    records = list(csv.reader(io.StringIO(prefix, newline=""))) or [[""]]
+    if prefix.endswith("\n"):
+        records.append([""])
+    index = max(len(records[-1]) - 1, 0)
+    return len(records), names[min(index, len(names) - 1)]
