@@ -78,6 +78,7 @@ def describe(resource: dict, resources: dict, error) -> Problem:
     elif kind == "blank-row":
         message = "the row is blank — delete it"
     elif kind == "extra-cell":
+        column = None  # the cell lies beyond the header, so it has no column name
         message = "the row has more cells than the header has columns — remove the extra cell, or quote a value that contains a comma"
     elif kind == "missing-cell":
         message = "the row has fewer cells than the header has columns — add the missing cells (empty ones are fine)"

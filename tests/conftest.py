@@ -1,0 +1,45 @@
+"""Fixtures: a temporary copy of the real package, and helpers to break it.
+
+Broken variants are always made in a copy; tests never edit the repository's data/.
+"""
+
+import csv
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def package(tmp_path: Path) -> Path:
+    """A fresh copy of datapackage.json and data/ in a temporary folder."""
+    shutil.copy(REPO / "datapackage.json", tmp_path / "datapackage.json")
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    return tmp_path
+
+
+def read_rows(path: Path) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+
+
+def write_rows(path: Path, rows: list[list[str]]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, lineterminator="\n").writerows(rows)
+
+
+def set_cell(root: Path, table: str, key: str, column: str, value: str) -> int:
+    """Set one cell, found by the row's first-column key; return its spreadsheet row."""
+    path = root / "data" / f"{table}.csv"
+    rows = read_rows(path)
+    index = next(i for i, r in enumerate(rows) if r[0] == key)
+    rows[index][rows[0].index(column)] = value
+    write_rows(path, rows)
+    return index + 1
+
+
+def get_cell(root: Path, table: str, key: str, column: str) -> str:
+    rows = read_rows(root / "data" / f"{table}.csv")
+    return next(r for r in rows if r[0] == key)[rows[0].index(column)]

@@ -1,0 +1,182 @@
+"""The shipped package validates; each broken copy of it is rejected at the right place."""
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, get_cell, read_rows, set_cell, write_rows
+from estimate.validate import validate_package
+
+CLAIMS, SOURCES, HEDGES, CLAIMANTS = "data/claims.csv", "data/sources.csv", "data/hedges.csv", "data/claimants.csv"
+
+
+def test_shipped_package_is_valid():
+    assert validate_package(REPO) == []
+
+
+def test_frictionless_alone_accepts_the_package():
+    frictionless = Path(sys.executable).parent / "frictionless"
+    result = subprocess.run([frictionless, "validate", "datapackage.json"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# Each variant breaks a copy of the package in one way and says where the error must be
+# reported: (file, spreadsheet row, column), plus words the message must contain.
+
+def cell(table, key, column, value, says="", at=None):
+    """Set one cell; the problem is expected in that row, at column ``at`` (default: the cell's)."""
+    def mutate(root):
+        row = set_cell(root, table, key, column, value)
+        return f"data/{table}.csv", row, at or column, says
+    return mutate
+
+
+def edit_csv(table, change, row, column, says=""):
+    def mutate(root):
+        path = root / "data" / f"{table}.csv"
+        rows = read_rows(path)
+        change(rows)
+        write_rows(path, rows)
+        return f"data/{table}.csv", row, column, says
+    return mutate
+
+
+def edit_bytes(rel, change, row, column, says="", reported_in=None):
+    def mutate(root):
+        path = root / rel
+        path.write_bytes(change(path.read_bytes()))
+        return reported_in or rel, row, column, says
+    return mutate
+
+
+def drop_column(name):
+    def change(rows):
+        index = rows[0].index(name)
+        for r in rows:
+            del r[index]
+    return change
+
+
+def add_column(name):
+    def change(rows):
+        rows[0].append(name)
+        for r in rows[1:]:
+            r.append("x")
+    return change
+
+
+def remove_text(rel, row):
+    def mutate(root):
+        (root / rel).unlink()
+        return SOURCES, row, "text_path", "does not exist"
+    return mutate
+
+
+def quote_edited(root):
+    row = set_cell(root, "claims", "c007", "quote", get_cell(root, "claims", "c007", "quote").replace("300 muertos", "300 muertos confirmados"))
+    return CLAIMS, row, "quote", "does not occur in data/texts/s001.txt"
+
+
+VARIANTS = {
+    "wrong type": cell("claims", "c002", "stated_value", "11k", "not a valid number"),
+    "bad date": cell("sources", "s001", "published_date_latest", "2025-02-30", "YYYY-MM-DD"),
+    "negative number": cell("claims", "c007", "stated_value", "-300", "below the minimum 0"),
+    "low above high": cell("claims", "c010", "stated_low", "60", "above stated_high"),
+    "duplicate id": cell("claims", "c003", "claim_id", "c002", "already used"),
+    "dangling source": cell("claims", "c001", "source_id", "s999", "not a source_id in data/sources.csv"),
+    "dangling claimant": cell("claims", "c001", "claimant_id", "nobody", "not a claimant_id in data/claimants.csv"),
+    "dangling origin": cell("claims", "c006", "origin_id", "c999", "not a claim_id in data/claims.csv"),
+    "dangling base": cell("claims", "c010", "base_claim_id", "c999", "not a claim_id in data/claims.csv"),
+    "unknown hedge": cell("claims", "c002", "hedge_id", "roughly", "'roughly' is not a hedge_id in data/hedges.csv — add it there or fix the spelling"),
+    "quote not in text": quote_edited,
+    "phrase not in quote": cell("claims", "c007", "phrase", "cerca de 300", "does not occur in the quote"),
+    "stated number mismatch": cell("claims", "c018", "stated_value", "2500", "says 2,000"),
+    "formula-leading cell": cell("claims", "c001", "note", "=HYPERLINK(\"http://x\")", "formula"),
+    "formula-leading minus": cell("claimants", "ukr-mod", "note", "-2+3", "formula"),
+    "missing required column": edit_csv("claims", drop_column("quote"), 1, "quote", "is missing"),
+    "unexpected column": edit_csv("claims", add_column("comment"), 1, "comment", "not a column of this table"),
+    "columns out of order": edit_csv("hedges", lambda rows: [r.insert(0, r.pop(1)) for r in rows], 1, "rule", "out of order"),
+    "empty file": edit_bytes(CLAIMANTS, lambda b: b"", None, None, "is empty"),
+    "UTF-8 BOM": edit_bytes(CLAIMS, lambda b: b"\xef\xbb\xbf" + b, 1, "claim_id", "byte-order mark"),
+    "Latin-1 file": edit_bytes(CLAIMS, lambda b: b.decode("utf-8").encode("latin-1"), 2, "quote", "not UTF-8"),
+    "CRLF line endings": edit_bytes(SOURCES, lambda b: b.replace(b"\n", b"\r\n"), 1, "note", "CR LF"),
+    "as-of after publication": cell("claims", "c019", "as_of_date_latest", "2025-09-30", "after source s003 was published"),
+    "tampered archived text": edit_bytes("data/texts/s003.txt", lambda b: b.replace(b"Kursk", b"Kursk.", 1), 5, "text_sha256", "git checkout",
+                                         reported_in=SOURCES),
+    "enum": cell("claims", "c007", "quantity", "deaths", "not one of"),
+    "required cell empty": cell("claims", "c007", "claimant_id", "", "required"),
+    "pattern": cell("claims", "c007", "claim_id", "claim-7", "expected form"),
+    "hedge wording mismatch": cell("claims", "c002", "hedge_id", "at_least", "uses none of these"),
+    "hedge word in a bare phrase": cell("claims", "c015", "phrase", "más de 10.000", "wording of hedge 'more_than'", at="hedge_id"),
+    "vague phrase with a number": cell("claims", "c016", "stated_value", "2000", "must be empty"),
+    "range without its bounds": cell("claims", "c010", "stated_high", "", "is empty"),
+    "relay differs from origin": cell("claims", "c027", "quantity", "killed", "relays c017", at="origin_id"),
+    "relay of a relay": cell("claims", "c020", "origin_id", "c006", "is itself a relay"),
+    "origin printed later": cell("claims", "c002", "origin_id", "c006", "is itself a relay"),
+    "publication basis with other dates": cell("claims", "c001", "as_of_date_earliest", "2024-11-01", "differ from the publication dates",
+                                                at="as_of_date_basis"),
+    "date precision mismatch": cell("sources", "s002", "published_date_precision", "day", "is a month"),
+    "stated date without evidence": cell("claims", "c019", "as_of_date_evidence", "", "quote the words"),
+    "window on a cumulative claim": cell("claims", "c007", "window_start_date_earliest", "2025-01-01", "only increments"),
+    "window after as-of": cell("claims", "c015", "window_start_date_latest", "2025-06-01", "after the as-of date"),
+    "casualties without definition": cell("claims", "c001", "casualty_definition", "", "say what the text counts"),
+    "percent without base": cell("claims", "c010", "base_claim_id", "", "needs the claim"),
+    "base is not a deployment": cell("claims", "c010", "base_claim_id", "c007", "not a deployment count"),
+    "attribution disagrees with claimant": cell("claims", "c007", "attribution", "none", "unattributed"),
+    "hedge rule missing a parameter": cell("hedges", "about", "low_factor", "", "needs it"),
+    "title not in text": cell("sources", "s004", "title", "Kim Jong-un reiteró su apoyo.", "does not occur in data/texts/s004.txt"),
+    "archived text missing": remove_text("data/texts/s002.txt", 4),
+    "extra cell": edit_bytes(CLAIMANTS, lambda b: b.replace(b"ukraine_and_backers,\n", b"ukraine_and_backers,,extra\n", 1), 6, None, "more cells"),
+    "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), 29, "phrase", "repeats row 9"),
+}
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+def test_broken_variant_is_rejected_where_it_is_broken(package, name):
+    file, row, column, says = VARIANTS[name](package)
+    problems = validate_package(package)
+    located = [p for p in problems if (p.file, p.row, p.column) == (file, row, column)]
+    assert located, f"expected a problem at {file} row {row}, column {column}; got:\n" + "\n".join(map(str, problems))
+    assert any(says in p.message for p in located), "\n".join(map(str, located))
+
+
+def test_catalogue_is_large_enough():
+    assert len(VARIANTS) >= 20
+
+
+def test_cli_lists_every_problem_exits_1_and_writes_nothing(package):
+    set_cell(package, "claims", "c002", "hedge_id", "roughly")
+    set_cell(package, "claims", "c018", "stated_value", "2500")
+    before = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
+    result = subprocess.run([sys.executable, "-m", "estimate", "validate", "--root", str(package)],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert "data/claims.csv row 3, column hedge_id: 'roughly' is not a hedge_id in data/hedges.csv — add it there or fix the spelling" in lines
+    assert any(line.startswith("data/claims.csv row 19, column stated_value: ") for line in lines)
+    assert len(lines) == 4 and lines[-1].startswith("3 problem(s)")  # the relay c006 of c002 now differs too
+    assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
+
+
+def test_cli_reports_success(capsys):
+    from estimate.cli import main
+    assert main(["validate", "--root", str(REPO)]) == 0
+    assert "The data package is valid" in capsys.readouterr().out
+
+
+def test_invalid_descriptor_is_reported(package):
+    (package / "datapackage.json").write_text("{", encoding="utf-8")
+    [problem] = validate_package(package)
+    assert problem.file == "datapackage.json" and "not valid JSON" in problem.message
+
+
+def test_every_archived_text_is_hashed_in_the_descriptor():
+    descriptor = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
+    texts = {r["path"]: r["hash"] for r in descriptor["resources"] if r["path"].startswith("data/texts/")}
+    assert sorted(texts) == sorted(str(p.relative_to(REPO)) for p in (REPO / "data/texts").iterdir())
+    for rel, recorded in texts.items():
+        assert recorded == "sha256:" + hashlib.sha256((REPO / rel).read_bytes()).hexdigest()
