@@ -19,13 +19,14 @@ FORMULA_STARTS = {"=": "'='", "+": "'+'", "-": "'-'", "@": "'@'", "\t": "a tab",
 
 # What each hedge rule needs from data/hedges.csv (the formulas are in the codebook).
 RULE_PARAMETERS = {
-    "granular": (), "exact": (), "at_least": (), "range": (),
-    "about": ("low_factor", "high_factor"),
+    "granular": ("step_share", "cap_share"),
+    "exact": (), "at_least": (), "range": (),
+    "about": ("step_share", "cap_share", "low_factor", "high_factor"),
     "more_than": ("high_factor",),
     "below": ("low_factor",),
     "vague": ("vague_low", "vague_high"),
 }
-PARAMETERS = ("low_factor", "high_factor", "vague_low", "vague_high")
+PARAMETERS = ("step_share", "cap_share", "low_factor", "high_factor", "vague_low", "vague_high")
 RULES_WITHOUT_WORDING = {"granular", "exact"}
 
 # Fields a relay must repeat from the claim it relays.

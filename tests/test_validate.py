@@ -119,7 +119,7 @@ VARIANTS = {
     "origin printed later": cell("claims", "c002", "origin_id", "c006", "is itself a relay"),
     "publication basis with other dates": cell("claims", "c001", "as_of_date_earliest", "2024-11-01", "differ from the publication dates",
                                                 at="as_of_date_basis"),
-    "date precision mismatch": cell("sources", "s002", "published_date_precision", "day", "is a month"),
+    "date precision mismatch": cell("sources", "s003", "published_date_precision", "month", "is a day"),
     "stated date without evidence": cell("claims", "c019", "as_of_date_evidence", "", "quote the words"),
     "window on a cumulative claim": cell("claims", "c007", "window_start_date_earliest", "2025-01-01", "only increments"),
     "window after as-of": cell("claims", "c015", "window_start_date_latest", "2025-06-01", "after the as-of date"),
