@@ -9,7 +9,16 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 
-.PHONY: help validate test clean requirements
+# Inputs every derived table depends on, and the code shared by every command: editing
+# any of them rebuilds exactly the tables that depend on it.
+INPUTS := datapackage.json $(wildcard data/*.csv) $(wildcard data/texts/*.txt)
+CORE := $(addprefix estimate/,__init__.py __main__.py cli.py problems.py tables.py numbers.py integrity.py validate.py outputs.py)
+DERIVED := data/derived
+RANGES := $(DERIVED)/ranges.csv
+CONFLICTS := $(DERIVED)/conflicts.csv
+BASELINES := $(DERIVED)/baselines.csv
+
+.PHONY: help validate derived ranges conflicts baselines test clean requirements
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -25,6 +34,20 @@ $(VENV_STAMP): requirements.txt
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
 	$(PY) -m estimate validate
+
+derived: $(RANGES) $(CONFLICTS) $(BASELINES) ## Build every derived table in data/derived/
+
+ranges: $(RANGES) ## Each claim's wording as an interval (data/derived/ranges.csv)
+$(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
+	$(PY) -m estimate ranges
+
+conflicts: $(CONFLICTS) ## Literal conflicts between claims (data/derived/conflicts.csv)
+$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/conflicts.py
+	$(PY) -m estimate conflicts
+
+baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
+$(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
+	$(PY) -m estimate baselines
 
 test: $(VENV_STAMP) ## Run the test suite (validates the package and a catalogue of broken copies)
 	$(PY) -m pytest

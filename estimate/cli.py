@@ -3,10 +3,19 @@
 import argparse
 from pathlib import Path
 
-from estimate import validate
+from estimate import baselines, conflicts, ranges, validate
 
 COMMANDS = {
     "validate": (validate.main, "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
+    "ranges": (ranges.main, "write each claim's interval to data/derived/ranges.csv"),
+    "conflicts": (conflicts.main, "write the literal conflicts between claims to data/derived/conflicts.csv"),
+    "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
+}
+OPTIONS = {
+    "ranges": [
+        (("--lexicon",), dict(default="main", help="main (data/hedges.csv), narrow or wide (data/hedges_sensitivity.csv)")),
+        (("--output",), dict(type=Path, help="where to write (default: data/derived/ranges.csv for main, standard output otherwise; '-' for standard output)")),
+    ],
 }
 
 
@@ -17,6 +26,9 @@ def main(argv: list[str] | None = None) -> int:
                                      description="Claims about North Korean troops in Russia's war: validation and estimates.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (run, summary) in COMMANDS.items():
-        commands.add_parser(name, parents=[common], help=summary, description=summary).set_defaults(run=run)
+        command = commands.add_parser(name, parents=[common], help=summary, description=summary)
+        for flags, options in OPTIONS.get(name, []):
+            command.add_argument(*flags, **options)
+        command.set_defaults(run=run)
     args = parser.parse_args(argv)
     return args.run(args)

@@ -130,6 +130,25 @@ def hedge_rules(package: Loaded):
                 yield Problem(table.path, row.number, "phrases_es",
                               f"'{wording}' is already a wording of hedge '{owner[wording]}' — one wording, one hedge")
             owner.setdefault(wording, row["hedge_id"])
+    yield from sensitivity_rules(package)
+
+
+def sensitivity_rules(package: Loaded):
+    """A sensitivity lexicon only changes parameters its hedge's rule uses."""
+    table = package.tables["hedges_sensitivity"]
+    hedges = package.tables["hedges"].by_key("hedge_id")
+    for row in table.rows:
+        hedge = hedges.get(row["hedge_id"])
+        if hedge is None or hedge["rule"] not in RULE_PARAMETERS:
+            continue
+        for parameter in PARAMETERS:
+            if row[parameter] and parameter not in RULE_PARAMETERS[hedge["rule"]]:
+                yield Problem(table.path, row.number, parameter,
+                              f"hedge '{row['hedge_id']}' follows rule '{hedge['rule']}', which does not use {parameter} — leave it empty")
+        low = number(row, "vague_low") if row["vague_low"] else number(hedge, "vague_low")
+        high = number(row, "vague_high") if row["vague_high"] else number(hedge, "vague_high")
+        if low is not None and high is not None and low > high:
+            yield Problem(table.path, row.number, "vague_low", f"{show(low)} is above the vague_high {show(high)} of this lexicon — correct one")
 
 
 # ---------------------------------------------------------------- dates

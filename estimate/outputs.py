@@ -1,0 +1,99 @@
+"""What every command that writes shares: valid input first, then atomic, canonical CSV.
+
+A derived table is written to a temporary file beside its target and renamed into
+place, so a failure leaves the previous version intact, never a half-written file.
+"""
+
+import csv
+import math
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from estimate.problems import Problem
+from estimate.tables import Loaded, load
+from estimate.validate import validate_package
+
+DERIVED = Path("data/derived")
+
+
+class UsageError(Exception):
+    """A command-line request that cannot be met, with a sentence that says what to do."""
+
+
+class InvalidPackage(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__(f"{len(problems)} problem(s) in the data package")
+        self.problems = problems
+
+
+def valid_package(root: Path) -> Loaded:
+    """The package at ``root``, or InvalidPackage listing every problem."""
+    problems = validate_package(root)
+    if problems:
+        raise InvalidPackage(problems)
+    package, _ = load(root)
+    return package
+
+
+def run_writer(args, build) -> int:
+    """Validate, then let ``build(package, args)`` write its outputs; report bad input plainly."""
+    try:
+        package = valid_package(args.root)
+    except InvalidPackage as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(error.problems)} problem(s) in the data package; nothing was written. "
+              "Fix them and run the command again.", file=sys.stderr)
+        return 1
+    try:
+        written = build(package, args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cell(value) -> str:
+    """Canonical text of a cell: integers without '.0', open bounds empty, floats to 6 decimals."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isinf(value) or math.isnan(value):
+            return ""
+        if value == round(value):
+            return str(int(round(value)))
+        return f"{value:.6f}".rstrip("0").rstrip(".")
+    return str(value)
+
+
+def write_csv(stream, header: list[str], rows: list[list]) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([cell(v) for v in row] for row in rows)
+
+
+def write_table(root: Path, rel: Path, header: list[str], rows: list[list]) -> list[Path]:
+    """Write a CSV (UTF-8, LF, minimal quoting) atomically, or to stdout when ``rel`` is '-'.
+
+    Returns the paths written, relative to root.
+    """
+    if str(rel) == "-":
+        write_csv(sys.stdout, header, rows)
+        return []
+    target = root / rel
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
+            write_csv(f, header, rows)
+        os.replace(temporary, target)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return [rel]
