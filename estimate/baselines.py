@@ -40,10 +40,13 @@ def unlog(y: float) -> float:
     return math.expm1(y)
 
 
-def central(figure: Figure) -> float:
-    """The log1p midpoint, clamped so that rounding on the log scale cannot move it outside."""
-    low, high = figure.count.low, figure.count.high
+def log_midpoint(low: float, high: float) -> float:
+    """Midpoint on log1p, clamped so that float rounding cannot move it out of [low, high]."""
     return low if math.isinf(high) else min(max(unlog((log(low) + log(high)) / 2), low), high)
+
+
+def central(figure: Figure) -> float:
+    return log_midpoint(figure.count.low, figure.count.high)
 
 
 def as_estimate(figure: Figure) -> Estimate:
@@ -82,8 +85,7 @@ def literal_envelope(known, series, rank) -> Estimate:
     """Running max of lows; min of the highs from this date on (a cumulative count cannot fall)."""
     low = max(f.count.low for f in known)
     high = min((f.count.high for f in series if f.middle >= known[-1].middle), default=math.inf)
-    middle = low if math.isinf(high) else unlog((log(low) + log(max(high, low))) / 2)
-    return Estimate(low, middle, high)
+    return Estimate(low, log_midpoint(low, max(high, low)), high)
 
 
 def isotonic(known, series, rank) -> Estimate:
