@@ -35,13 +35,13 @@ def cell(table, key, column, value, says="", at=None):
     return mutate
 
 
-def edit_csv(table, change, row, column, says=""):
+def edit_csv(table, change, row, column, says="", reported_in=None):
     def mutate(root):
         path = root / "data" / f"{table}.csv"
         rows = read_rows(path)
         change(rows)
         write_rows(path, rows)
-        return f"data/{table}.csv", row, column, says
+        return reported_in or f"data/{table}.csv", row, column, says
     return mutate
 
 
@@ -131,6 +131,10 @@ VARIANTS = {
     "title not in text": cell("sources", "s004", "title", "Kim Jong-un reiteró su apoyo.", "does not occur in data/texts/s004.txt"),
     "archived text missing": remove_text("data/texts/s002.txt", 4),
     "extra cell": edit_bytes(CLAIMANTS, lambda b: b.replace(b"ukraine_and_backers,\n", b"ukraine_and_backers,,extra\n", 1), 6, None, "more cells"),
+    "sensitivity parameter the rule ignores": cell("hedges_sensitivity", "more_than", "low_factor", "0.9", "does not use low_factor"),
+    "unknown sensitivity lexicon": cell("hedges_sensitivity", "bare", "lexicon", "loose", "not one of"),
+    "claimant kind without a reliability rank": edit_csv("reliability", lambda rows: rows.pop(1), 2, "kind",
+                                                          "'intelligence' is not a kind in data/reliability.csv", reported_in=CLAIMANTS),
     "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), 29, "phrase", "repeats row 9"),
 }
 

@@ -1,0 +1,34 @@
+"""Committed derived tables are exactly what the code produces from the committed data."""
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+
+DERIVED = ["ranges", "conflicts", "baselines"]
+
+
+@pytest.fixture(scope="module")
+def rebuilt(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rebuild")
+    shutil.copy(REPO / "datapackage.json", root / "datapackage.json")
+    shutil.copytree(REPO / "data", root / "data", ignore=shutil.ignore_patterns("derived"))
+    for command in DERIVED:
+        subprocess.run([sys.executable, "-m", "estimate", command, "--root", str(root)], cwd=REPO, check=True, capture_output=True)
+    return root
+
+
+@pytest.mark.parametrize("name", DERIVED)
+def test_committed_table_is_byte_for_byte_the_rebuilt_one(rebuilt, name):
+    path = f"data/derived/{name}.csv"
+    assert (rebuilt / path).read_bytes() == (REPO / path).read_bytes(), f"{path} is stale: run `make derived` and commit it"
+
+
+@pytest.mark.parametrize("name", DERIVED)
+def test_derived_tables_are_canonical_csv(name):
+    data = (REPO / f"data/derived/{name}.csv").read_bytes()
+    assert b"\r" not in data and not data.startswith(b"\xef\xbb\xbf")
+    data.decode("utf-8")
