@@ -80,7 +80,7 @@ def lexicon(package: Loaded, name: str = MAIN) -> dict[str, Hedge]:
 
 def find(hedges: dict[str, Hedge], hedge_id: str) -> Hedge:
     if hedge_id not in hedges:
-        raise UnknownHedge(f"'{hedge_id}' is not in data/hedges.csv — add it there or fix the spelling")
+        raise UnknownHedge(f"{hedge_id!r} is not in data/hedges.csv — add it there or fix the spelling")
     return hedges[hedge_id]
 
 

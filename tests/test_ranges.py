@@ -120,6 +120,14 @@ def test_narrow_inside_main_inside_wide(hedge, x):
     assert wide.low <= main.low <= narrow.low <= narrow.high <= main.high <= wide.high
 
 
+@given(name=st.text(min_size=1, max_size=20).filter(lambda n: n not in MAIN))
+def test_any_unknown_hedge_is_refused_with_its_name(name):
+    claim = Row(2, {"hedge_id": name, "stated_value": "300", "stated_low": "", "stated_high": "", "unit": "persons"})
+    with pytest.raises(UnknownHedge) as error:
+        claim_interval(claim, MAIN)
+    assert repr(name) in str(error.value) and "data/hedges.csv" in str(error.value)  # invisible characters shown escaped
+
+
 # ---------------------------------------------------------------- the command
 
 def run(*args):
