@@ -3,15 +3,20 @@
 import argparse
 from pathlib import Path
 
-from estimate import baselines, conflicts, ranges, validate
+from estimate import baselines, conflicts, fit, ranges, validate
 
 COMMANDS = {
     "validate": (validate.main, "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
     "ranges": (ranges.main, "write each claim's interval to data/derived/ranges.csv"),
+    "fit": (fit.main, "fit the model: data/derived/estimates.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
     "conflicts": (conflicts.main, "write the literal conflicts between claims to data/derived/conflicts.csv"),
     "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
 }
 OPTIONS = {
+    "fit": [
+        (("--as-of",), dict(metavar="DATE", help="use only claims from sources certainly published by DATE (YYYY-MM-DD); "
+                                                 "writes data/derived/estimates_as_of_DATE.csv beside the main estimates")),
+    ],
     "ranges": [
         (("--lexicon",), dict(default="main", help="main (data/hedges.csv), narrow or wide (data/hedges_sensitivity.csv)")),
         (("--output",), dict(type=Path, help="where to write (default: data/derived/ranges.csv for main, standard output otherwise; '-' for standard output)")),

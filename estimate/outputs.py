@@ -5,6 +5,7 @@ place, so a failure leaves the previous version intact, never a half-written fil
 """
 
 import csv
+import io
 import math
 import os
 import sys
@@ -72,26 +73,34 @@ def cell(value) -> str:
     return str(value)
 
 
-def write_csv(stream, header: list[str], rows: list[list]) -> None:
+def csv_text(header: list[str], rows: list[list]) -> str:
+    stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(header)
     writer.writerows([cell(v) for v in row] for row in rows)
+    return stream.getvalue()
 
 
 def write_table(root: Path, rel: Path, header: list[str], rows: list[list]) -> list[Path]:
-    """Write a CSV (UTF-8, LF, minimal quoting) atomically, or to stdout when ``rel`` is '-'.
+    """Write a CSV (UTF-8, LF, minimal quoting), or to standard output when ``rel`` is '-'."""
+    text = csv_text(header, rows)
+    if str(rel) == "-":
+        sys.stdout.write(text)
+        return []
+    return write_text(root, rel, text)
+
+
+def write_text(root: Path, rel: Path, text: str) -> list[Path]:
+    """Write UTF-8 text atomically: a temporary file beside the target, renamed into place.
 
     Returns the paths written, relative to root.
     """
-    if str(rel) == "-":
-        write_csv(sys.stdout, header, rows)
-        return []
     target = root / rel
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
-            write_csv(f, header, rows)
+            f.write(text)
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)

@@ -1,0 +1,498 @@
+"""``python -m estimate fit``: how each quantity evolved, with honest uncertainty.
+
+Writes data/derived/estimates.csv (bands by date), claimant_bias.csv (relative biases),
+claim_fit.csv (each claim against the fit: outlier and tail probabilities) and fit.json
+(the configuration and how each run converged). The model is in estimate.model; this
+module turns claims into its design and its draws into tables. Each assertion counts
+once (origins only), claims are taken in claim_id order, and with ``--as-of DATE`` only
+claims from sources certainly published by DATE are used.
+"""
+
+import hashlib
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from scipy.special import ndtr
+
+from estimate import model
+from estimate.outputs import DERIVED, UsageError, run_writer, write_table, write_text
+from estimate.ranges import MAIN, claim_ranges
+from estimate.tables import Loaded
+
+CONFIG = Path(__file__).with_name("model.toml")
+METHOD = "laplace_map"
+LEVELS = (5, 50, 95)
+# A claim is flagged by the model when its outlier probability reaches FLAG_OUTLIER or
+# the fit leaves less than FLAG_TAIL probability on its side of it.
+FLAG_OUTLIER = 0.5
+FLAG_TAIL = 0.05
+SENSITIVITY = [(lexicon, bias) for lexicon in ("narrow", "wide") for bias in ("neutral", "directional")]
+
+ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_central", "value_high", "high_is_open",
+                    "sensitivity_low", "sensitivity_high", "origins_used", "claimants_used", "known_by", "method",
+                    "model_version", "caveat"]
+BIAS_COLUMNS = ["claimant_id", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
+CLAIM_COLUMNS = ["claim_id", "origin_id", "used_in_fit", "reason", "fitted_low", "fitted_central", "fitted_high", "unit",
+                 "outlier_probability", "tail_probability", "bias_factor", "bias_explains"]
+
+
+def load_config(path: Path = CONFIG) -> dict:
+    with open(path, "rb") as f:
+        return tomllib.load(f)
+
+
+# ---------------------------------------------------------------- claims as observations
+
+@dataclass(frozen=True)
+class Observation:
+    claim_id: str
+    claimant_id: str
+    subject_id: str
+    quantity: str
+    kind: str                 # count, increment or share
+    components: tuple         # base quantities summed for the numerator
+    dates: tuple              # as-of date points
+    middle: date
+    window_start: date | None
+    lower: float              # log scale
+    upper: float
+    exact: bool
+    bias_key: tuple | None    # (claimant_id, quantity class), None for unattributed
+    relation: str
+
+
+def relation(claimant_side: str, subject_side: str) -> str:
+    if claimant_side == "independent":
+        return "third_party"
+    if claimant_side == "unknown":
+        return "unknown"
+    return "own_or_ally" if claimant_side == subject_side else "adversary"
+
+
+def date_points(earliest: date, latest: date, n: int) -> tuple:
+    """Evenly spaced points of [earliest, latest]: the middles of n equal parts."""
+    width = (latest - earliest).days
+    if width == 0:
+        return (earliest,)
+    return tuple(earliest + timedelta(days=round(width * (j + 0.5) / n)) for j in range(n))
+
+
+def middle(earliest: date, latest: date) -> date:
+    return earliest + timedelta(days=(latest - earliest).days // 2)
+
+
+def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_by: date | None = None):
+    """Claims usable by the fit, and why each other claim is not used."""
+    ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
+    claims = package.tables["claims"].by_key("claim_id")
+    sources = package.tables["sources"].by_key("source_id")
+    claimants = package.tables["claimants"].by_key("claimant_id")
+    subjects = package.tables["subjects"].by_key("subject_id")
+    base, casualties = config["quantities"]["base"], config["quantities"]["casualties"]
+    used, unused = [], {}
+    for claim_id in sorted(claims):
+        claim, r = claims[claim_id], ranges[claim_id]
+        reason = None
+        if claim["origin_id"] != claim_id:
+            reason = f"relay of {claim['origin_id']}, which counts for it"
+        elif known_by and date.fromisoformat(sources[claim["source_id"]]["published_date_latest"]) > known_by:
+            reason = f"not certainly published by {known_by}"
+        elif claim["unit"] not in ("persons", "percent"):
+            reason = "not a troop count"
+        elif claim["time_scope"] == "planned":
+            reason = "a planned deployment, never mixed with deployed"
+        elif claim["quantity"] not in base and claim["quantity"] != "casualties":
+            reason = f"no latent curve for {claim['quantity']}"
+        elif claim["subject_id"] not in config["start"]:
+            reason = f"no start date for {claim['subject_id']} in estimate/model.toml"
+        elif claim["time_scope"] == "increment" and not claim["window_start_date_earliest"]:
+            reason = "an increment whose window start is not stated"
+        if reason:
+            unused[claim_id] = reason
+            continue
+        components = tuple(casualties) if claim["quantity"] == "casualties" else (claim["quantity"],)
+        low, high = r["value_low"], r["value_high"]
+        if claim["unit"] == "percent":
+            kind = "share"
+            lower = math.log(low / 100) if low > 0 else -math.inf
+            upper = math.log(high / 100)
+        else:
+            kind = "increment" if claim["time_scope"] == "increment" else "count"
+            lower, upper = math.log1p(low), math.log1p(high)
+        earliest, latest = (date.fromisoformat(claim[c]) for c in ("as_of_date_earliest", "as_of_date_latest"))
+        window = None
+        if kind == "increment":
+            window = middle(*(date.fromisoformat(claim[c]) for c in ("window_start_date_earliest", "window_start_date_latest")))
+        claimant = claimants[claim["claimant_id"]]
+        rel = relation(claimant["side"], subjects[claim["subject_id"]]["side"])
+        bias_key = None if rel == "unknown" else (claim["claimant_id"], config["bias_class"][claim["quantity"]])
+        used.append(Observation(
+            claim_id, claim["claimant_id"], claim["subject_id"], claim["quantity"], kind, components,
+            date_points(earliest, latest, config["date_points"]), middle(earliest, latest), window,
+            lower, upper, low == high, bias_key, rel))
+    return used, unused
+
+
+# ---------------------------------------------------------------- the design
+
+@dataclass
+class Layout:
+    """Where each curve, knot and bias sits in the design."""
+
+    knot_days: int
+    curves: list = field(default_factory=list)          # (subject, quantity)
+    starts: dict = field(default_factory=dict)          # subject -> start date
+    knots: dict = field(default_factory=dict)           # subject -> number of thetas per curve
+    offsets: list = field(default_factory=list)         # first knot column of each curve
+    bias_keys: list = field(default_factory=list)
+    probes: dict = field(default_factory=dict)          # (curve, day) -> probe row
+    probe_rows: list = field(default_factory=list)      # interp rows: (col, weight) pairs
+
+    @property
+    def n_knots(self) -> int:
+        return sum(self.knots[s] + 1 for s, _ in self.curves)
+
+    def curve(self, subject: str, quantity: str) -> int:
+        return self.curves.index((subject, quantity))
+
+    def probe(self, subject: str, quantity: str, when: date) -> int:
+        """Row of f for a curve at a date: linear between the two knots around it."""
+        c = self.curve(subject, quantity)
+        key = (c, when)
+        if key not in self.probes:
+            x = (when - self.starts[subject]).days / self.knot_days
+            k = min(max(int(math.floor(x)), 0), self.knots[subject] - 1)
+            w = min(max(x - k, 0.0), 1.0)
+            self.probes[key] = len(self.probe_rows)
+            self.probe_rows.append([(self.offsets[c] + k, 1 - w), (self.offsets[c] + k + 1, w)])
+        return self.probes[key]
+
+    def interp(self) -> sparse.csr_matrix:
+        rows, cols, vals = [], [], []
+        for i, entries in enumerate(self.probe_rows):
+            for col, weight in entries:
+                rows.append(i), cols.append(col), vals.append(weight)
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.probe_rows), self.n_knots))
+
+
+def signed_matrix(entries: list, n_rows: int, layout: Layout) -> sparse.csr_matrix:
+    rows, cols, vals = zip(*entries) if entries else ((), (), ())
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(n_rows, len(layout.probe_rows)))
+
+
+def layout_for(obs: list[Observation], config: dict) -> Layout:
+    layout = Layout(knot_days=config["knot_days"])
+    needed = {}
+    for o in obs:
+        parts = set(o.components) | ({"deployed"} if o.kind == "share" else set())
+        needed.setdefault(o.subject_id, set()).update(parts)
+        last = max(o.dates)
+        layout.knots[o.subject_id] = max(layout.knots.get(o.subject_id, 1), last_knot(config, o.subject_id, last))
+    base_order = config["quantities"]["base"]
+    for subject in sorted(needed):
+        layout.starts[subject] = date.fromisoformat(config["start"][subject]["date"])
+        for quantity in sorted(needed[subject], key=base_order.index):
+            layout.offsets.append(sum(layout.knots[s] + 1 for s, _ in layout.curves))
+            layout.curves.append((subject, quantity))
+    layout.bias_keys = sorted({o.bias_key for o in obs if o.bias_key})
+    return layout
+
+
+def last_knot(config: dict, subject: str, last: date) -> int:
+    """Knots needed to reach ``last`` from the subject's start, plus one beyond."""
+    days = (last - date.fromisoformat(config["start"][subject]["date"])).days
+    return max(math.ceil(days / config["knot_days"]), 0) + 1
+
+
+def build_design(obs: list[Observation], config: dict, bias_variant: str) -> tuple[model.Design, Layout]:
+    layout = layout_for(obs, config)
+    plus, den, starts = [], [], []
+    evaluation = 0
+    for o in obs:
+        starts.append(evaluation)
+        for when in o.dates:
+            for q in o.components:
+                plus.append((evaluation, layout.probe(o.subject_id, q, when), 1.0))
+                if o.kind == "increment":
+                    plus.append((evaluation, layout.probe(o.subject_id, q, o.window_start), -1.0))
+            if o.kind == "share":
+                den.append((evaluation, layout.probe(o.subject_id, "deployed", when), 1.0))
+            evaluation += 1
+    pen_plus, pen_den, penalty_rows = [], [], 0
+    casualty_parts = config["quantities"]["casualties"]
+    for subject in sorted(layout.starts):
+        curves = {q for s, q in layout.curves if s == subject}
+        if "deployed" in curves and set(casualty_parts) <= curves:
+            for k in range(1, layout.knots[subject] + 1):
+                when = layout.starts[subject] + timedelta(days=k * layout.knot_days)
+                for q in casualty_parts:
+                    pen_plus.append((penalty_rows, layout.probe(subject, q, when), 1.0))
+                pen_den.append((penalty_rows, layout.probe(subject, "deployed", when), 1.0))
+                penalty_rows += 1
+    prior_rows, prior_offset, lengths = theta_prior(layout, config)
+    bias_prior = config["bias"][bias_variant]
+    relations = {o.bias_key: o.relation for o in obs if o.bias_key}
+    noise = config["noise"]
+    design = model.Design(
+        curve_lengths=lengths,
+        interp=layout.interp(),
+        plus=signed_matrix(plus, evaluation, layout),
+        den=signed_matrix(den, evaluation, layout),
+        group_starts=np.array(starts, dtype=int),
+        lower=np.array([o.lower for o in obs]),
+        upper=np.array([o.upper for o in obs]),
+        exact=np.array([o.exact for o in obs]),
+        bias=np.array([layout.bias_keys.index(o.bias_key) if o.bias_key else -1 for o in obs], dtype=int),
+        tau=np.array([0.0 if o.bias_key else noise["unattributed_sd"] for o in obs]),
+        pen_plus=signed_matrix(pen_plus, penalty_rows, layout),
+        pen_den=signed_matrix(pen_den, penalty_rows, layout),
+        theta_prior=prior_rows,
+        theta_prior_offset=prior_offset,
+        bias_mean=np.array([bias_prior[relations[k]]["mean"] for k in layout.bias_keys]),
+        bias_sd=np.array([bias_prior[relations[k]]["sd"] for k in layout.bias_keys]),
+        rho_mean=math.log(noise["sigma_median"] - noise["sigma_floor"]),
+        rho_sd=noise["sigma_log_sd"],
+        sigma_floor=noise["sigma_floor"],
+        outlier_share=noise["outlier_share"],
+        outlier_scale=noise["outlier_scale"],
+        penalty_strength=config["penalty"]["strength"],
+        penalty_softness=config["penalty"]["softness"],
+    )
+    return design, layout
+
+
+def theta_prior(layout: Layout, config: dict):
+    """Rows of the Gaussian prior over [theta, level], one curve after another: the free first
+    rise; each later increment pulled towards its curve's level and a random-walk step from
+    the one before; and each curve's level itself."""
+    prior = config["increments"]
+    lengths = np.array([layout.knots[s] for s, _ in layout.curves], dtype=int)
+    n_theta = int(lengths.sum())
+    rows, cols, vals, offset = [], [], [], []
+
+    def row(entries, target):
+        for col, value in entries:
+            rows.append(len(offset)), cols.append(col), vals.append(value)
+        offset.append(target)
+
+    first = 0
+    for c, n in enumerate(lengths):
+        level = n_theta + c
+        row([(first, 1 / prior["first_sd"])], prior["first_mean"] / prior["first_sd"])
+        for j in range(first + 1, first + n):
+            row([(j, 1 / prior["level_sd"]), (level, -1 / prior["level_sd"])], 0.0)
+            if j > first + 1:
+                row([(j, 1 / prior["walk_sd"]), (j - 1, -1 / prior["walk_sd"])], 0.0)
+        row([(level, 1 / prior["level_mean_sd"])], prior["level_mean"] / prior["level_mean_sd"])
+        first += n
+    matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(len(offset), n_theta + len(lengths)))
+    return matrix, np.array(offset), lengths
+
+
+def starting_point(design: model.Design, layout: Layout, obs: list[Observation], config: dict) -> np.ndarray:
+    """Each curve jumping at its first knot to the median level of its claims, then creeping up
+    (one prior sd below the typical increment); biases at their prior means."""
+    creep = config["increments"]["level_mean"] - config["increments"]["level_sd"]
+    theta = []
+    for (subject, quantity), n in zip(layout.curves, design.curve_lengths):
+        levels = [min(o.upper, o.lower + 1) for o in obs if o.subject_id == subject and quantity in o.components and o.kind == "count"]
+        level = float(np.median(levels)) if levels else math.log1p(100)
+        theta += [math.log(math.expm1(max(level, 0.1)))] + [creep] * (n - 1)
+    levels = [creep] * design.n_curves
+    return np.concatenate([theta, levels, design.bias_mean, [design.rho_mean]])
+
+
+# ---------------------------------------------------------------- a fit
+
+@dataclass
+class Fit:
+    obs: list
+    unused: dict
+    design: model.Design
+    layout: Layout
+    map: model.MapFit
+    draws: np.ndarray
+    floored: int
+
+
+def run_fit(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral",
+            known_by: date | None = None) -> Fit:
+    obs, unused = observations(package, config, lexicon_name, known_by)
+    if not obs:
+        raise UsageError("no claim can be used by the fit" + (f" by {known_by}" if known_by else "") +
+                         " — add claims, or choose a later --as-of date")
+    design, layout = build_design(obs, config, bias_variant)
+    fitted = model.fit_map(design, starting_point(design, layout, obs, config))
+    rng = np.random.default_rng(config["seed"])
+    laplace = model.laplace_draws(design, fitted.x, config["draws"], rng, config["laplace"]["step"], config["laplace"]["eigen_floor"])
+    return Fit(obs, unused, design, layout, fitted, laplace.draws, laplace.floored)
+
+
+def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], draws: np.ndarray) -> np.ndarray:
+    """Counts (draws x dates) of the sum of the given curves: casualties = killed + wounded per draw."""
+    layout = fit.layout
+    rows = [[layout.probe(subject, q, d) for d in when] for q in quantities]
+    interp = layout.interp()
+    knots = model.knot_values(fit.design, draws[:, :fit.design.n_theta])
+    return sum(np.expm1(knots @ interp[r].T.toarray()) for r in rows)
+
+
+# ---------------------------------------------------------------- tables
+
+def output_quantities(fit: Fit, config: dict) -> list[tuple]:
+    """(subject, quantity, components) for each quantity some claim speaks of."""
+    casualty_parts = tuple(config["quantities"]["casualties"])
+    spoken = {(o.subject_id, o.quantity) for o in fit.obs} | {(o.subject_id, "deployed") for o in fit.obs if o.kind == "share"}
+    result = []
+    for subject, quantity in sorted(spoken):
+        parts = casualty_parts if quantity == "casualties" else (quantity,)
+        result.append((subject, quantity, parts))
+    return result
+
+
+def output_dates(fit: Fit, subject: str, relevant: list[Observation]) -> list[date]:
+    """Knot dates and claim dates from the subject's start to the last claim that informs
+    the quantity: a quantity is not extrapolated beyond its own evidence."""
+    layout = fit.layout
+    last = max(max(o.dates) for o in relevant)
+    grid = [layout.starts[subject] + timedelta(days=k * layout.knot_days) for k in range(layout.knots[subject] + 1)]
+    return sorted({d for d in grid if d <= last} | {o.middle for o in relevant})
+
+
+def informs(o: Observation, quantity: str, parts: tuple) -> bool:
+    return o.quantity == quantity or bool(set(parts) & set(o.components)) or (o.kind == "share" and quantity == "deployed")
+
+
+def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: date | None) -> list[list]:
+    rows = []
+    version = config["version"]
+    for subject, quantity, parts in output_quantities(main, config):
+        relevant = [o for o in main.obs if o.subject_id == subject and informs(o, quantity, parts)]
+        when = output_dates(main, subject, relevant)
+        bands = np.percentile(curve_counts(main, subject, parts, when, main.draws), LEVELS, axis=0)
+        wide = [np.percentile(curve_counts(f, subject, parts, when, f.draws), LEVELS, axis=0) for f in sensitivity
+                if (subject, parts[0]) in f.layout.curves]
+        bounded = any(math.isfinite(o.upper) for o in relevant)
+        caveat = "" if bounded else "No claim bounds this quantity from above: the band is open upward."
+        for j, day in enumerate(when):
+            known = [o for o in relevant if o.middle <= day]
+            low, central, high = bands[:, j]
+            sens_low = min([low] + [b[0, j] for b in wide])
+            sens_high = max([high] + [b[2, j] for b in wide])
+            rows.append([subject, quantity, day, round(low), round(central), round(high) if bounded else None, not bounded,
+                         round(sens_low), round(sens_high) if bounded else None, len(known),
+                         len({o.claimant_id for o in known}), known_by or "", METHOD, version, caveat])
+    return rows
+
+
+def bias_rows(fit: Fit) -> list[list]:
+    n = fit.design.n_shape
+    rows = []
+    for k, (claimant, quantity_class) in enumerate(fit.layout.bias_keys):
+        factors = np.exp(np.percentile(fit.draws[:, n + k], LEVELS))
+        claims = [o for o in fit.obs if o.bias_key == (claimant, quantity_class)]
+        rows.append([claimant, quantity_class, claims[0].relation, len(claims), *(round(float(v), 3) for v in factors)])
+    return rows
+
+
+def tails(fit: Fit, draws: np.ndarray, with_bias: bool) -> np.ndarray:
+    """Per claim: the fit's probability beyond the claim, on the claim's side, averaged over draws."""
+    design = fit.design
+    knots = model.knot_values(design, draws[:, :design.n_theta])
+    counts = np.expm1(knots @ design.interp.T.toarray())
+    a = np.maximum(design.plus @ counts.T, 0.0)
+    b = design.den @ counts.T
+    m = np.log1p(a) - np.log1p(b)
+    claim = design.evaluation_claim
+    if with_bias and len(design.bias_mean):
+        beta = draws[:, design.n_shape:-1]
+        m = m + np.where(design.bias[claim, None] >= 0, beta[:, np.maximum(design.bias[claim], 0)].T, 0.0)
+    sigma = design.sigma_floor + np.exp(draws[:, -1])
+    s = np.sqrt(sigma[None, :] ** 2 + design.tau[claim, None] ** 2)
+    above = 1 - ndtr((design.lower[claim, None] - m) / s)
+    below = ndtr((design.upper[claim, None] - m) / s)
+    sizes = np.diff(np.append(design.group_starts, len(claim)))
+    per_claim = lambda p: np.add.reduceat(p.mean(axis=1), design.group_starts) / sizes
+    return np.minimum(per_claim(above), per_claim(below))
+
+
+def claim_rows(package: Loaded, fit: Fit) -> list[list]:
+    design = fit.design
+    e = model.evaluate(design, fit.map.x)
+    _, weights = model.claim_weights(design, e["log_g"])
+    outlier = np.add.reduceat(weights * e["r_out"], design.group_starts)
+    tail_with, tail_without = tails(fit, fit.draws, True), tails(fit, fit.draws, False)
+    fitted = fitted_values(fit)
+    index = {o.claim_id: i for i, o in enumerate(fit.obs)}
+    rows = []
+    for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
+        cid = claim["claim_id"]
+        if cid not in index:
+            rows.append([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None])
+            continue
+        i = index[cid]
+        o = fit.obs[i]
+        factor = math.exp(fit.map.x[design.n_shape + design.bias[i]]) if design.bias[i] >= 0 else None
+        explains = None if factor is None else bool(tail_without[i] < FLAG_TAIL <= tail_with[i])
+        rows.append([cid, claim["origin_id"], True, "", *fitted[i], claim["unit"], round(float(outlier[i]), 3),
+                     round(float(tail_with[i]), 3), None if factor is None else round(factor, 3), explains])
+    return rows
+
+
+def fitted_values(fit: Fit) -> list[tuple]:
+    """The fit's value (5/50/95%) of what each claim measures, at its middle date, without bias."""
+    result = []
+    for o in fit.obs:
+        counts = curve_counts(fit, o.subject_id, o.components, [o.middle], fit.draws)[:, 0]
+        if o.kind == "increment":
+            counts = counts - curve_counts(fit, o.subject_id, o.components, [o.window_start], fit.draws)[:, 0]
+        if o.kind == "share":
+            counts = 100 * counts / np.maximum(curve_counts(fit, o.subject_id, ("deployed",), [o.middle], fit.draws)[:, 0], 1)
+        low, central, high = np.percentile(counts, LEVELS)
+        digits = 1 if o.kind == "share" else 0
+        result.append(tuple(round(float(v), digits) for v in (low, central, high)))
+    return result
+
+
+def summary(config: dict, runs: dict) -> dict:
+    text = CONFIG.read_bytes()
+    return {
+        "model_version": config["version"],
+        "method": METHOD,
+        "config_sha256": hashlib.sha256(text).hexdigest(),
+        "config": config,
+        "runs": {name: {"converged": f.map.converged, "iterations": f.map.iterations,
+                        "negative_log_posterior": round(f.map.value, 6), "parameters": f.design.n_params,
+                        "claims_used": len(f.obs), "hessian_eigenvalues_floored": f.floored}
+                 for name, f in runs.items()},
+        "note": "Only relative biases between claimants are identifiable: the bias priors fix their common level.",
+    }
+
+
+def json_text(content: dict) -> str:
+    return json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
+
+
+def build(package: Loaded, args) -> list[Path]:
+    config = load_config()
+    known_by = date.fromisoformat(args.as_of) if args.as_of else None
+    main = run_fit(package, config, known_by=known_by)
+    sensitivity = [run_fit(package, config, lexicon, bias, known_by) for lexicon, bias in SENSITIVITY]
+    estimates = estimate_rows(main, sensitivity, config, known_by)
+    if known_by:
+        return write_table(package.root, DERIVED / f"estimates_as_of_{known_by}.csv", ESTIMATE_COLUMNS, estimates)
+    runs = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
+    return (write_table(package.root, DERIVED / "estimates.csv", ESTIMATE_COLUMNS, estimates)
+            + write_table(package.root, DERIVED / "claimant_bias.csv", BIAS_COLUMNS, bias_rows(main))
+            + write_table(package.root, DERIVED / "claim_fit.csv", CLAIM_COLUMNS, claim_rows(package, main))
+            + write_text(package.root, DERIVED / "fit.json", json_text(summary(config, runs))))
+
+
+def main(args) -> int:
+    return run_writer(args, build)
