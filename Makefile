@@ -17,8 +17,9 @@ DERIVED := data/derived
 RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
 BASELINES := $(DERIVED)/baselines.csv
+FIT := $(addprefix $(DERIVED)/,estimates.csv claimant_bias.csv claim_fit.csv fit.json)
 
-.PHONY: help validate derived ranges conflicts baselines test clean requirements
+.PHONY: help validate derived ranges fit conflicts baselines test clean requirements
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -35,14 +36,19 @@ $(VENV_STAMP): requirements.txt
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
 	$(PY) -m estimate validate
 
-derived: $(RANGES) $(CONFLICTS) $(BASELINES) ## Build every derived table in data/derived/
+derived: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) ## Build every derived table in data/derived/
 
 ranges: $(RANGES) ## Each claim's wording as an interval (data/derived/ranges.csv)
 $(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
 	$(PY) -m estimate ranges
 
-conflicts: $(CONFLICTS) ## Literal conflicts between claims (data/derived/conflicts.csv)
-$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/conflicts.py
+fit: $(FIT) ## Fit the model: estimates, claimant biases, per-claim diagnostics (data/derived/)
+# One run writes all four files (a grouped target, GNU make >= 4.3).
+$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/model.toml estimate/fit.py
+	$(PY) -m estimate fit
+
+conflicts: $(CONFLICTS) ## Literal and model conflicts between claims (data/derived/conflicts.csv)
+$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/fit.py estimate/conflicts.py
 	$(PY) -m estimate conflicts
 
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)

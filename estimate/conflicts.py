@@ -1,17 +1,20 @@
 """``python -m estimate conflicts``: pairs of claims that cannot both hold as worded.
 
-Literal conflicts, found before any model (data/derived/conflicts.csv), over figures
-counted once per origin and read with the main lexicon. A literal conflict is certain:
+Literal conflicts, found before any model, and model conflicts, read from the fit's
+diagnostics (data/derived/claim_fit.csv, claimant_bias.csv), in data/derived/conflicts.csv.
+Literal conflicts are over figures counted once per origin and read with the main lexicon. A literal conflict is certain:
 two figures are compared in time only when their order is certain (one's as-of interval
 ends before the other's starts, or both are dated by the same article's publication),
 and "within 14 days" means however the uncertain dates fall.
 """
 
+import csv
 import math
 from itertools import permutations
 
 from estimate.evidence import Figure, figures
-from estimate.outputs import DERIVED, run_writer, write_table
+from estimate.fit import FLAG_OUTLIER, FLAG_TAIL
+from estimate.outputs import DERIVED, UsageError, run_writer, write_table
 from estimate.tables import Loaded
 
 OUTPUT = DERIVED / "conflicts.csv"
@@ -23,8 +26,9 @@ COMPONENTS = {
     "killed_wounded": {"killed", "wounded"},
     "killed_wounded_missing_captured": {"killed", "wounded", "missing", "captured"},
 }
-COLUMNS = ["conflict_type", "claim_id", "other_claim_id", "subject_id", "quantity", "other_quantity",
-           "gap_factor", "detected_by", "sentence"]
+CLAIM_FIT, CLAIMANT_BIAS = DERIVED / "claim_fit.csv", DERIVED / "claimant_bias.csv"
+COLUMNS = ["conflict_id", "conflict_type", "claim_id", "other_claim_id", "subject_id", "quantity", "other_quantity",
+           "gap_factor", "detected_by", "outlier_probability", "tail_probability", "bias_explains", "sentence"]
 
 
 def same_moment(a: Figure, b: Figure) -> bool:
@@ -98,13 +102,70 @@ def literal_conflicts(evidence: list[Figure]) -> list[list]:
         kind = conflict_type(a, b)
         if kind:
             gap = a.count.low / b.count.high if b.count.high > 0 else math.inf
-            rows.append([kind, a.claim_id, b.claim_id, a.subject_id, a.quantity, b.quantity,
-                         round(gap, 2), "literal", sentence(kind, a, b, gap)])
-    return sorted(rows, key=lambda r: (r[0], r[1], r[2]))
+            rows.append([f"{kind}/{a.claim_id}/{b.claim_id}", kind, a.claim_id, b.claim_id, a.subject_id, a.quantity, b.quantity,
+                         round(gap, 2), "literal", None, None, None, sentence(kind, a, b, gap)])
+    return sorted(rows)
+
+
+# ---------------------------------------------------------------- model conflicts
+
+def read_derived(package: Loaded, rel) -> list[dict]:
+    path = package.root / rel
+    if not path.is_file():
+        raise UsageError(f"{rel} is missing — run `make fit` (python -m estimate fit) first")
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[dict], claimants: dict) -> list[list]:
+    """Claims the fit finds unlikely, and claimants whose figures sit apart from the others'."""
+    by_id = {f.claim_id: f for f in evidence}
+    rows = []
+    for diag in claim_fit:
+        figure = by_id.get(diag["claim_id"])
+        if diag["used_in_fit"] != "true" or figure is None:
+            continue
+        outlier, tail = float(diag["outlier_probability"]), float(diag["tail_probability"])
+        if outlier < FLAG_OUTLIER and tail >= FLAG_TAIL:
+            continue
+        central = float(diag["fitted_central"])
+        low, high = figure.count.low, figure.count.high
+        gap = max(low / central if central > 0 else math.inf, central / high if high > 0 else math.inf, 1.0)
+        explains = diag["bias_explains"] == "true"
+        reason = ("the claimant's estimated bias accounts for the gap" if explains
+                  else "the claimant's estimated bias does not account for the gap")
+        text = (f"{who(figure)} put {figure.subject} {figure.quantity} at {figure.words} as of {figure.when} ({figure.source_id}); "
+                f"the fit of all claims puts it near {float(diag['fitted_central']):,.0f}, with outlier probability {outlier:.2f} "
+                f"and {tail:.2f} of its predictive mass beyond the claim; {reason}.")
+        rows.append([f"model_outlier/{figure.claim_id}", "model_outlier", figure.claim_id, None, figure.subject_id, figure.quantity, None, round(gap, 2),
+                     "model", outlier, tail, explains, text[0].upper() + text[1:]])
+    for bias in biases:
+        low, central, high = (float(bias[c]) for c in ("factor_low", "factor_central", "factor_high"))
+        if low <= 1 <= high:
+            continue
+        claims = [f for f in evidence if f.claimant_id == bias["claimant_id"]]
+        name = claimants[bias["claimant_id"]]["name"]
+        direction = "below" if high < 1 else "above"
+        text = (f"Relative to the other claimants, the {bias['quantity_class']} figures of {name} sit {direction} the fitted curves "
+                f"by a factor of {central:.2f} (90% interval {low:.2f}–{high:.2f}). Only relative biases can be estimated: "
+                "this says the claimant differs from the others, not which of them is right.")
+        for figure in claims:
+            if claimed_class(figure, bias["quantity_class"]):
+                rows.append([f"claimant_bias/{figure.claim_id}", "claimant_bias", figure.claim_id, None, figure.subject_id, figure.quantity, None,
+                             round(max(central, 1 / central), 2), "model", None, None, None, text])
+    return sorted(rows)
+
+
+def claimed_class(figure: Figure, quantity_class: str) -> bool:
+    return (figure.quantity == "deployed") == (quantity_class == "deployed")
 
 
 def build(package: Loaded, args):
-    return write_table(package.root, OUTPUT, COLUMNS, literal_conflicts(figures(package)))
+    evidence = figures(package)
+    claimants = package.tables["claimants"].by_key("claimant_id")
+    rows = literal_conflicts(evidence) + model_conflicts(evidence, read_derived(package, CLAIM_FIT),
+                                                          read_derived(package, CLAIMANT_BIAS), claimants)
+    return write_table(package.root, OUTPUT, COLUMNS, rows)
 
 
 def main(args) -> int:

@@ -340,7 +340,7 @@ def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], dr
     rows = [[layout.probe(subject, q, d) for d in when] for q in quantities]
     interp = layout.interp()
     knots = model.knot_values(fit.design, draws[:, :fit.design.n_theta])
-    return sum(np.expm1(knots @ interp[r].T.toarray()) for r in rows)
+    return sum(np.expm1(np.minimum(knots @ interp[r].T.toarray(), model.MAX_LOG_COUNT)) for r in rows)
 
 
 # ---------------------------------------------------------------- tables
@@ -405,7 +405,7 @@ def tails(fit: Fit, draws: np.ndarray, with_bias: bool) -> np.ndarray:
     """Per claim: the fit's probability beyond the claim, on the claim's side, averaged over draws."""
     design = fit.design
     knots = model.knot_values(design, draws[:, :design.n_theta])
-    counts = np.expm1(knots @ design.interp.T.toarray())
+    counts = np.expm1(np.minimum(knots @ design.interp.T.toarray(), model.MAX_LOG_COUNT))
     a = np.maximum(design.plus @ counts.T, 0.0)
     b = design.den @ counts.T
     m = np.log1p(a) - np.log1p(b)
@@ -468,7 +468,7 @@ def summary(config: dict, runs: dict) -> dict:
         "config_sha256": hashlib.sha256(text).hexdigest(),
         "config": config,
         "runs": {name: {"converged": f.map.converged, "iterations": f.map.iterations,
-                        "negative_log_posterior": round(f.map.value, 6), "parameters": f.design.n_params,
+                        "negative_log_posterior": round(f.map.value, 3), "parameters": f.design.n_params,
                         "claims_used": len(f.obs), "hessian_eigenvalues_floored": f.floored}
                  for name, f in runs.items()},
         "note": "Only relative biases between claimants are identifiable: the bias priors fix their common level.",

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from conftest import REPO
-from estimate.conflicts import conflict_type, literal_conflicts
+from estimate.conflicts import COLUMNS, conflict_type, literal_conflicts
 from estimate.evidence import Figure, figures
 from estimate.ranges import Interval
 from estimate.tables import load
@@ -22,9 +22,9 @@ def fig(claim_id, quantity, low, high, earliest, latest=None, scope="cumulative"
 def test_a_cumulative_figure_cannot_fall():
     high, low = fig("a", "killed", 600, math.inf, "2025-04-01", source="s1"), fig("b", "killed", 240, 375, "2025-05-01", source="s2")
     assert conflict_type(high, low) == "decrease"
-    [row] = literal_conflicts([high, low])
-    assert row[:3] == ["decrease", "a", "b"] and row[6] == 1.6  # 600 / 375
-    assert "cannot fall" in row[8]
+    [row] = [dict(zip(COLUMNS, r)) for r in literal_conflicts([high, low])]
+    assert (row["conflict_type"], row["claim_id"], row["other_claim_id"], row["gap_factor"]) == ("decrease", "a", "b", 1.6)  # 600 / 375
+    assert "cannot fall" in row["sentence"]
 
 
 def test_no_conflict_when_the_order_is_uncertain_and_far_apart():
@@ -71,7 +71,7 @@ def test_an_open_figure_is_never_the_lower_one():
 
 def test_real_data_conflicts_are_explained():
     package, _ = load(REPO)
-    rows = literal_conflicts(figures(package))
-    assert ["increment_above_total", "c009", "c007"] in [r[:3] for r in rows]
+    rows = [dict(zip(COLUMNS, r)) for r in literal_conflicts(figures(package))]
+    assert "increment_above_total/c009/c007" in [r["conflict_id"] for r in rows]
     for row in rows:
-        assert row[6] > 1 and row[8].endswith(".") and "s00" in row[8]
+        assert row["gap_factor"] > 1 and row["sentence"].endswith(".") and "s00" in row["sentence"]
