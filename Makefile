@@ -19,7 +19,7 @@ CONFLICTS := $(DERIVED)/conflicts.csv
 BASELINES := $(DERIVED)/baselines.csv
 FIT := $(addprefix $(DERIVED)/,estimates.csv claimant_bias.csv claim_fit.csv fit.json)
 
-.PHONY: help validate derived ranges fit conflicts baselines test clean requirements
+.PHONY: help validate derived ranges fit conflicts baselines test bench clean requirements
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -57,6 +57,10 @@ $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/eviden
 
 test: $(VENV_STAMP) ## Run the test suite (validates the package and a catalogue of broken copies)
 	$(PY) -m pytest
+
+bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~25 min; not part of make test)
+benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
+	$(PY) benchmarks/run.py
 
 requirements: ## Re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf .venv-pin

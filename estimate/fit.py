@@ -327,6 +327,12 @@ def run_fit(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_varian
     if not obs:
         raise UsageError("no claim can be used by the fit" + (f" by {known_by}" if known_by else "") +
                          " — add claims, or choose a later --as-of date")
+    return fit_observations(obs, unused, config, bias_variant)
+
+
+def fit_observations(obs: list[Observation], unused: dict, config: dict, bias_variant: str = "neutral") -> Fit:
+    """MAP and Laplace draws, with each claim counted once and claims in canonical (claim id) order."""
+    obs = sorted({o.claim_id: o for o in obs}.values(), key=lambda o: o.claim_id)
     design, layout = build_design(obs, config, bias_variant)
     fitted = model.fit_map(design, starting_point(design, layout, obs, config))
     rng = np.random.default_rng(config["seed"])
@@ -341,6 +347,24 @@ def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], dr
     interp = layout.interp()
     knots = model.knot_values(fit.design, draws[:, :fit.design.n_theta])
     return sum(np.expm1(np.minimum(knots @ interp[r].T.toarray(), model.MAX_LOG_COUNT)) for r in rows)
+
+
+def centred_bands(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> np.ndarray:
+    """Pointwise 5/50/95% of the count, centred on the MAP curve (see bands), before the running maximum."""
+    draws = np.log1p(curve_counts(fit, subject, quantities, when, fit.draws))
+    mode = np.log1p(curve_counts(fit, subject, quantities, when, fit.map.x[None, :])[0])
+    return np.expm1(mode + np.percentile(draws, LEVELS, axis=0) - np.median(draws, axis=0))
+
+
+def bands(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> np.ndarray:
+    """Pointwise 5/50/95% of the count (rows) at each date (columns), centred on the MAP curve.
+
+    Laplace draws of increments are right-skewed once summed (softplus is convex), which
+    lifts their median above the MAP curve (by about 10% in the benchmark). The spread
+    of the draws is kept, on the log1p scale, and moved to the MAP; a running maximum over
+    the dates keeps the band non-decreasing like the curves themselves.
+    """
+    return np.maximum.accumulate(centred_bands(fit, subject, quantities, when), axis=1)
 
 
 # ---------------------------------------------------------------- tables
@@ -375,14 +399,13 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
     for subject, quantity, parts in output_quantities(main, config):
         relevant = [o for o in main.obs if o.subject_id == subject and informs(o, quantity, parts)]
         when = output_dates(main, subject, relevant)
-        bands = np.percentile(curve_counts(main, subject, parts, when, main.draws), LEVELS, axis=0)
-        wide = [np.percentile(curve_counts(f, subject, parts, when, f.draws), LEVELS, axis=0) for f in sensitivity
-                if (subject, parts[0]) in f.layout.curves]
+        band = bands(main, subject, parts, when)
+        wide = [bands(f, subject, parts, when) for f in sensitivity if (subject, parts[0]) in f.layout.curves]
         bounded = any(math.isfinite(o.upper) for o in relevant)
         caveat = "" if bounded else "No claim bounds this quantity from above: the band is open upward."
         for j, day in enumerate(when):
             known = [o for o in relevant if o.middle <= day]
-            low, central, high = bands[:, j]
+            low, central, high = band[:, j]
             sens_low = min([low] + [b[0, j] for b in wide])
             sens_high = max([high] + [b[2, j] for b in wide])
             rows.append([subject, quantity, day, round(low), round(central), round(high) if bounded else None, not bounded,

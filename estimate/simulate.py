@@ -1,0 +1,150 @@
+"""Simulated truth and worded claims about it, for known-answer tests and the benchmark.
+
+A scenario draws true curves (deployed, killed, wounded) and claimants who report them
+through the hedges of the real lexicon, with their own biases and noise, relays of
+earlier claims, rogue claims, plateaus, month-precision dates, shares and increments.
+The same simulated claims become observations for the fit and figures for the
+baselines, so every method sees the same evidence and the truth is known.
+"""
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+
+from estimate.evidence import Figure
+from estimate.fit import Observation, date_points, middle
+from estimate.ranges import Hedge, Interval, interval
+
+START = date(2024, 10, 1)
+SUBJECT = "dprk_forces"
+CASUALTIES = ("killed", "wounded")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    claims: int = 30            # original claims (relays come on top)
+    claimants: int = 5
+    bias_sd: float = 0.15       # true claimant biases, log scale
+    noise_sd: float = 0.1       # claim noise, log scale
+    rogue_share: float = 0.0    # claims off by a factor of 3 to 10
+    relay_share: float = 0.3    # extra rows repeating an earlier claim
+    month_share: float = 0.3    # claims dated to a month only
+    unattributed_share: float = 0.2
+    share_claims: float = 0.0   # casualty claims given as a percent of the deployed force
+    increment_share: float = 0.0
+    plateau: bool = False       # killed stops growing at day 150
+    hedge_misread: float = 1.0  # > 1: speakers round far more loosely than the lexicon assumes
+    horizon: int = 330
+    well_specified: bool = True
+
+
+def truth(scenario: Scenario, day: np.ndarray) -> dict[str, np.ndarray]:
+    """True cumulative counts by day since START."""
+    day = np.asarray(day, dtype=float)
+    deployed = 11000 * (1 - np.exp(-day / 10)) + 3000 * (day > 120) * (1 - np.exp(-(day - 120) / 30))
+    growth = np.minimum(day, 150) if scenario.plateau else day
+    killed = 2500 * (1 - np.exp(-growth / 160))
+    wounded = 2.5 * killed
+    return {"deployed": deployed, "killed": killed, "wounded": wounded, "casualties": killed + wounded}
+
+
+def round_to(x: float, digits: int, how=round) -> float:
+    """x rounded to ``digits`` significant digits (how: round, math.floor or math.ceil)."""
+    if x <= 0:
+        return 0.0
+    scale = 10 ** (math.floor(math.log10(x)) - digits + 1)
+    return float(how(x / scale) * scale)
+
+
+def worded(value: float, rng: np.random.Generator, hedges: dict[str, Hedge], scenario: Scenario):
+    """A wording of ``value`` as a speaker would put it, and the interval the lexicon reads from it."""
+    loose = scenario.hedge_misread
+    choice = rng.choice(["bare", "about", "more_than", "at_least", "up_to", "vague"], p=[0.2, 0.35, 0.15, 0.1, 0.1, 0.1])
+    if choice == "bare":
+        stated = round_to(value * math.exp(rng.normal(0, 0.05 * loose)), 2)
+    elif choice == "about":
+        stated = round_to(value * math.exp(rng.normal(0, 0.08 * loose)), 1 if rng.random() < 0.5 else 2)
+    elif choice in ("more_than", "at_least"):
+        stated = round_to(value / math.exp(abs(rng.normal(0, 0.1 * loose))), 1, math.floor)
+    elif choice == "up_to":
+        stated = round_to(value * math.exp(abs(rng.normal(0, 0.3 * loose))), 1, math.ceil)
+    else:
+        vague = next((h for h in ("hundreds", "thousands") if hedges[h].parameters["vague_low"] <= value <= hedges[h].parameters["vague_high"]), None)
+        if vague is None:
+            return worded(value, rng, hedges, scenario)
+        return vague, None, interval(hedges[vague])
+    stated = max(stated, 1.0)
+    return choice, stated, interval(hedges[choice], stated)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """One replicate: observations for the fit (relays included) and figures for the baselines."""
+
+    observations: list
+    figures: list
+    relays: list          # extra rows that repeat an origin; the fit counts them once
+
+
+def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
+    rng = np.random.default_rng(seed)
+    claimants = [f"k{i}" for i in range(scenario.claimants)]
+    biases = {c: rng.normal(0, scenario.bias_sd) for c in claimants}
+    observations, figures = [], []
+    for i in range(scenario.claims):
+        day = int(rng.integers(20, scenario.horizon))
+        quantity = str(rng.choice(["deployed", "killed", "wounded", "casualties"], p=[0.25, 0.35, 0.15, 0.25]))
+        attributed = rng.random() >= scenario.unattributed_share
+        claimant = str(rng.choice(claimants)) if attributed else "unattributed"
+        bias = biases.get(claimant, 0.0) + (0.0 if attributed else rng.normal(0, 0.3))
+        error = bias + rng.normal(0, scenario.noise_sd)
+        if rng.random() < scenario.rogue_share:
+            error += rng.choice([-1, 1]) * rng.uniform(math.log(3), math.log(10))
+        earliest = latest = START + timedelta(days=day)
+        if rng.random() < scenario.month_share:
+            earliest = earliest.replace(day=1)
+            latest = (earliest + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        claim_id = f"c{i:05d}"
+        bias_key = (claimant, "deployed" if quantity == "deployed" else "losses") if attributed else None
+        relation = "adversary" if attributed else "unknown"
+        t = truth(scenario, [day])
+        kind, components, window, lower, upper, count = "count", ((quantity,) if quantity != "casualties" else CASUALTIES), None, 0, 0, None
+        if quantity == "casualties" and rng.random() < scenario.share_claims:
+            share = 100 * t["casualties"][0] / t["deployed"][0] * math.exp(error)
+            low, high = max(5 * math.floor(share / 5 - rng.uniform(0, 2)), 0), 5 * math.ceil(share / 5 + rng.uniform(0, 2))
+            kind, lower, upper = "share", math.log(low / 100) if low > 0 else -math.inf, math.log(high / 100)
+        elif quantity in ("deployed", "killed") and rng.random() < scenario.increment_share and day > 90:
+            start = day - 90
+            value = (t[quantity][0] - truth(scenario, [start])[quantity][0]) * math.exp(error)
+            if value < 50:
+                continue
+            _, _, bounds = worded(value, rng, hedges, scenario)
+            kind, window = "increment", START + timedelta(days=start)
+            lower, upper = math.log1p(bounds.low), math.log1p(bounds.high)
+        else:
+            _, _, bounds = worded(t[quantity][0] * math.exp(error), rng, hedges, scenario)
+            lower, upper, count = math.log1p(bounds.low), math.log1p(bounds.high), bounds
+        observations.append(Observation(claim_id, claimant, SUBJECT, quantity, kind, components,
+                                        date_points(earliest, latest, 3), middle(earliest, latest), window,
+                                        lower, upper, lower == upper, bias_key, relation))
+        if count is not None:
+            figures.append(Figure(claim_id, "sim", claimant, claimant, "intelligence" if attributed else "unattributed",
+                                  SUBJECT, "North Korean forces", quantity, "cumulative", "killed_wounded",
+                                  earliest, latest, "day", Interval(count.low, count.high), ""))
+    relays = [observations[int(j)] for j in rng.integers(0, len(observations), int(scenario.relay_share * len(observations)))]
+    return Claims(observations, figures, relays)
+
+
+SCENARIOS = [
+    Scenario("baseline"),
+    Scenario("many_claims", claims=80),
+    Scenario("month_dates", month_share=0.8),
+    Scenario("plateau", plateau=True),
+    Scenario("shares_and_increments", share_claims=0.5, increment_share=0.4),
+    Scenario("strong_biases", bias_sd=0.4),
+    Scenario("rogue_claims", rogue_share=0.1, well_specified=False),
+    Scenario("loose_hedges", hedge_misread=3.0, well_specified=False),
+]
