@@ -1,0 +1,142 @@
+"""The fitted model: gradient, invariances, identities, monotone bands, known answers, edge cases."""
+
+import csv
+import math
+import shutil
+import subprocess
+import sys
+from datetime import date, timedelta
+from itertools import groupby
+
+import numpy as np
+import pytest
+from scipy.optimize import check_grad
+
+from conftest import REPO, read_rows, write_rows
+from estimate import model
+from estimate.fit import Observation, bands, curve_counts, estimate_rows, fit_observations, load_config, run_fit, \
+    starting_point
+from estimate.ranges import lexicon
+from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
+from estimate.tables import load
+
+CONFIG = load_config()
+
+
+@pytest.fixture(scope="module")
+def real_fit():
+    package, _ = load(REPO)
+    return run_fit(package, CONFIG)
+
+
+def test_analytic_gradient_matches_finite_differences(real_fit):
+    design = real_fit.design
+    rng = np.random.default_rng(1)
+    for x in (starting_point(design, real_fit.layout, real_fit.obs, CONFIG), real_fit.map.x + 0.05 * rng.standard_normal(design.n_params)):
+        error = check_grad(lambda v: model.objective(v, design)[0], lambda v: model.objective(v, design)[1], x, epsilon=1e-6)
+        assert error / max(1.0, np.linalg.norm(model.objective(x, design)[1])) < 1e-4
+
+
+def test_the_real_fit_converges_without_flooring(real_fit):
+    assert real_fit.map.converged and real_fit.floored == 0
+
+
+def fit_of_copy(tmp_path, change):
+    shutil.copy(REPO / "datapackage.json", tmp_path / "datapackage.json")
+    shutil.copytree(REPO / "data", tmp_path / "data")
+    path = tmp_path / "data/claims.csv"
+    rows = read_rows(path)
+    write_rows(path, change(rows))
+    package, _ = load(tmp_path)
+    return run_fit(package, CONFIG)
+
+
+def same_fit(a, b):
+    assert np.array_equal(a.map.x, b.map.x)
+    dates = [date(2024, 10, 1) + timedelta(days=d) for d in range(0, 340, 30)]
+    assert np.array_equal(bands(a, SUBJECT, ("killed", "wounded"), dates), bands(b, SUBJECT, ("killed", "wounded"), dates))
+
+
+def test_row_order_does_not_change_the_fit(real_fit, tmp_path):
+    shuffled = fit_of_copy(tmp_path, lambda rows: [rows[0]] + [rows[i] for i in np.random.default_rng(3).permutation(range(1, len(rows)))])
+    same_fit(real_fit, shuffled)
+
+
+def test_a_duplicated_relay_does_not_change_the_fit(real_fit, tmp_path):
+    def add_relay(rows):
+        header, origin = rows[0], next(r for r in rows if r[0] == "c018")
+        relay = dict(zip(header, origin)) | {"claim_id": "c999", "claimant_id": "unattributed", "attribution": "none", "via": ""}
+        return rows + [[relay[c] for c in header]]
+    same_fit(real_fit, fit_of_copy(tmp_path, add_relay))
+
+
+def test_casualties_are_killed_plus_wounded_in_every_draw(real_fit):
+    dates = [date(2025, 1, 15), date(2025, 6, 1)]
+    together = curve_counts(real_fit, SUBJECT, ("killed", "wounded"), dates, real_fit.draws)
+    apart = curve_counts(real_fit, SUBJECT, ("killed",), dates, real_fit.draws) + curve_counts(real_fit, SUBJECT, ("wounded",), dates, real_fit.draws)
+    assert np.array_equal(together, apart)
+
+
+def published():
+    with open(REPO / "data/derived/estimates.csv", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_published_bands_are_monotone_and_ordered():
+    for _, rows in groupby(published(), key=lambda r: (r["subject_id"], r["quantity"])):
+        rows = list(rows)
+        for column in ("value_low", "value_central", "value_high", "sensitivity_low", "sensitivity_high"):
+            values = [float(r[column]) for r in rows if r[column]]
+            assert values == sorted(values), column
+        for r in rows:
+            assert float(r["sensitivity_low"]) <= float(r["value_low"]) <= float(r["value_central"]) <= float(r["value_high"]) <= float(r["sensitivity_high"])
+
+
+def test_published_casualties_dominate_their_components():
+    table = {(r["quantity"], r["date"]): r for r in published() if r["subject_id"] == SUBJECT}
+    for (quantity, day), row in table.items():
+        if quantity == "casualties" and ("killed", day) in table:
+            assert float(row["value_central"]) >= float(table[("killed", day)]["value_central"])
+
+
+def test_known_answer_a_simulated_curve_is_recovered():
+    scenario = SCENARIOS[1]  # 80 claims from five claimants
+    claims = simulate(scenario, lexicon(load(REPO)[0]), seed=11)
+    config = CONFIG | {"start": {SUBJECT: {"date": START.isoformat(), "basis": "simulation"}}}
+    fit = fit_observations(claims.observations, {}, config)
+    dates = [START + timedelta(days=d) for d in range(40, 320, 14)]
+    true = truth(scenario, np.array([(d - START).days for d in dates]))
+    low, central, high = bands(fit, SUBJECT, ("killed",), dates)
+    assert np.mean((low <= true["killed"]) & (true["killed"] <= high)) >= 0.8
+    assert np.median(np.abs(np.log(central / true["killed"]))) < 0.25
+
+
+def observation(claim_id, low, high, day="2025-01-15", quantity="killed"):
+    when = date.fromisoformat(day)
+    return Observation(claim_id, "k1", SUBJECT, quantity, "count", (quantity,), (when,), when, None,
+                       math.log1p(low), math.log1p(high), low == high, ("k1", "losses"), "adversary")
+
+
+def test_a_single_claim_gives_a_band_around_it():
+    fit = fit_observations([observation("c1", 240, 375)], {}, CONFIG)
+    [low, central, high] = bands(fit, SUBJECT, ("killed",), [date(2025, 1, 15)])[:, 0]
+    assert fit.map.converged and low < 300 < high and 150 < central < 600
+
+
+def test_only_at_least_claims_leave_the_band_open_and_say_so():
+    fit = fit_observations([observation("c1", 600, math.inf), observation("c2", 1000, math.inf, "2025-05-01")], {}, CONFIG)
+    rows = estimate_rows(fit, [], CONFIG, None)
+    assert rows and all(r[5] is None and r[6] is True for r in rows)
+    assert "open upward" in rows[-1][-1]
+
+
+def test_as_of_writes_beside_the_main_estimates(package):
+    before = (package / "data/derived/estimates.csv").read_bytes()
+    result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--root", str(package), "--as-of", "2025-05-01"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (package / "data/derived/estimates.csv").read_bytes() == before
+    with open(package / "data/derived/estimates_as_of_2025-05-01.csv", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert rows and {r["known_by"] for r in rows} == {"2025-05-01"}
+    assert max(int(r["origins_used"]) for r in rows) < max(int(r["origins_used"]) for r in published())
