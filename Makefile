@@ -58,7 +58,7 @@ $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/eviden
 test: $(VENV_STAMP) ## Run the test suite (validates the package and a catalogue of broken copies)
 	$(PY) -m pytest
 
-bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~25 min; not part of make test)
+bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~40 min; not part of make test)
 benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
 	$(PY) benchmarks/run.py
 

@@ -106,6 +106,7 @@ def main(argv=None) -> int:
              "`python benchmarks/run.py --replicates N` for another number).\n",
              "| scenario | well specified | 90% coverage | fit IS | best baseline (IS) | fit / best | fit / worst | monotonicity violations | running max applied | identity violations | invariant |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    ratios = {}
     with Pool(2) as pool:
         for scenario in SCENARIOS:
             results = pool.map(replicate, [(scenario, 100 * r + k) for r in range(args.replicates) for k in [0]])
@@ -115,14 +116,20 @@ def main(argv=None) -> int:
             best = min(baselines, key=baselines.get)
             worst = max(baselines, key=baselines.get)
             invariant = all(r["invariant"] for r in results if r["invariant"] is not None)
+            ratios[scenario.name] = scores
             lines.append(f"| {scenario.name} | {'yes' if scenario.well_specified else 'no'} | {coverage:.3f} | {scores['fit']:.3f} | "
                          f"{best} ({baselines[best]:.3f}) | {scores['fit'] / baselines[best]:.2f} | {scores['fit'] / baselines[worst]:.2f} | "
                          f"{sum(r['monotone'] for r in results)} | {sum(r['adjusted'] for r in results) / sum(r['values'] for r in results):.1%} | "
                          f"{sum(r['identity'] > 0 for r in results)} | {'yes' if invariant else 'NO'} |")
             print(lines[-1], flush=True)
-    lines += ["", "| claims | fit time (s) |", "|---|---|"]
+    lines += ["", "Interval score of the fit divided by that of each baseline (below 1: the fit is better):", "",
+              "| scenario | " + " | ".join(BASELINES) + " |", "|---|" + "---|" * len(BASELINES)]
+    for name, scores in ratios.items():
+        lines.append(f"| {name} | " + " | ".join(f"{scores['fit'] / scores[b]:.2f}" for b in BASELINES) + " |")
+    lines += ["", "| claims | fit time (s) | time per claim relative to 50 claims |", "|---|---|---|"]
+    times = {n: timing(n) for n in SIZES}
     for n in SIZES:
-        lines.append(f"| {n} | {timing(n):.1f} |")
+        lines.append(f"| {n} | {times[n]:.1f} | {(times[n] / n) / (times[SIZES[0]] / SIZES[0]):.2f} |")
         print(lines[-1], flush=True)
     args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return 0
