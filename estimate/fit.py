@@ -173,12 +173,14 @@ class Layout:
             self.probe_rows.append([(self.offsets[c] + k, 1 - w), (self.offsets[c] + k + 1, w)])
         return self.probes[key]
 
-    def interp(self) -> sparse.csr_matrix:
+    def interp(self, probes: list[int] | None = None) -> sparse.csr_matrix:
+        """Rows of f for the given probes (default: all), over the knot values."""
+        probes = range(len(self.probe_rows)) if probes is None else probes
         rows, cols, vals = [], [], []
-        for i, entries in enumerate(self.probe_rows):
-            for col, weight in entries:
+        for i, probe in enumerate(probes):
+            for col, weight in self.probe_rows[probe]:
                 rows.append(i), cols.append(col), vals.append(weight)
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(self.probe_rows), self.n_knots))
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(probes), self.n_knots))
 
 
 def signed_matrix(entries: list, n_rows: int, layout: Layout) -> sparse.csr_matrix:
@@ -343,10 +345,9 @@ def fit_observations(obs: list[Observation], unused: dict, config: dict, bias_va
 def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], draws: np.ndarray) -> np.ndarray:
     """Counts (draws x dates) of the sum of the given curves: casualties = killed + wounded per draw."""
     layout = fit.layout
-    rows = [[layout.probe(subject, q, d) for d in when] for q in quantities]
-    interp = layout.interp()
     knots = model.knot_values(fit.design, draws[:, :fit.design.n_theta])
-    return sum(np.expm1(np.minimum(knots @ interp[r].T.toarray(), model.MAX_LOG_COUNT)) for r in rows)
+    return sum(np.expm1(np.minimum(knots @ layout.interp([layout.probe(subject, q, d) for d in when]).T.toarray(),
+                                   model.MAX_LOG_COUNT)) for q in quantities)
 
 
 def centred_bands(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> np.ndarray:
@@ -424,22 +425,31 @@ def bias_rows(fit: Fit) -> list[list]:
     return rows
 
 
-def tails(fit: Fit, draws: np.ndarray, with_bias: bool) -> np.ndarray:
-    """Per claim: the fit's probability beyond the claim, on the claim's side, averaged over draws."""
-    design = fit.design
+def predictions(fit: Fit) -> tuple[np.ndarray, np.ndarray]:
+    """Per evaluation and draw: the model's value of the claim, and its claimant's bias."""
+    design, draws = fit.design, fit.draws
     knots = model.knot_values(design, draws[:, :design.n_theta])
     counts = np.expm1(np.minimum(knots @ design.interp.T.toarray(), model.MAX_LOG_COUNT))
-    a = np.maximum(design.plus @ counts.T, 0.0)
-    b = design.den @ counts.T
-    m = np.log1p(a) - np.log1p(b)
+    m = np.log1p(np.maximum(design.plus @ counts.T, 0.0)) - np.log1p(design.den @ counts.T)
     claim = design.evaluation_claim
-    if with_bias and len(design.bias_mean):
+    bias = np.zeros_like(m)
+    if len(design.bias_mean):
         beta = draws[:, design.n_shape:-1]
-        m = m + np.where(design.bias[claim, None] >= 0, beta[:, np.maximum(design.bias[claim], 0)].T, 0.0)
-    sigma = design.sigma_floor + np.exp(draws[:, -1])
+        bias = np.where(design.bias[claim, None] >= 0, beta[:, np.maximum(design.bias[claim], 0)].T, 0.0)
+    return m, bias
+
+
+def tails(fit: Fit, centre: np.ndarray) -> np.ndarray:
+    """Per claim: the fit's probability beyond the claim, on the claim's side, averaged over draws.
+
+    ``centre`` is the predicted value per evaluation and draw (with or without the bias).
+    """
+    design = fit.design
+    claim = design.evaluation_claim
+    sigma = design.sigma_floor + np.exp(np.minimum(fit.draws[:, -1], model.MAX_RHO))
     s = np.sqrt(sigma[None, :] ** 2 + design.tau[claim, None] ** 2)
-    above = 1 - ndtr((design.lower[claim, None] - m) / s)
-    below = ndtr((design.upper[claim, None] - m) / s)
+    above = 1 - ndtr((design.lower[claim, None] - centre) / s)
+    below = ndtr((design.upper[claim, None] - centre) / s)
     sizes = np.diff(np.append(design.group_starts, len(claim)))
     per_claim = lambda p: np.add.reduceat(p.mean(axis=1), design.group_starts) / sizes
     return np.minimum(per_claim(above), per_claim(below))
@@ -450,7 +460,8 @@ def claim_rows(package: Loaded, fit: Fit) -> list[list]:
     e = model.evaluate(design, fit.map.x)
     _, weights = model.claim_weights(design, e["log_g"])
     outlier = np.add.reduceat(weights * e["r_out"], design.group_starts)
-    tail_with, tail_without = tails(fit, fit.draws, True), tails(fit, fit.draws, False)
+    m, bias = predictions(fit)
+    tail_with, tail_without = tails(fit, m + bias), tails(fit, m)
     fitted = fitted_values(fit)
     index = {o.claim_id: i for i, o in enumerate(fit.obs)}
     rows = []
