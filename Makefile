@@ -55,7 +55,7 @@ baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.cs
 $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
 	$(PY) -m estimate baselines
 
-test: $(VENV_STAMP) ## Run the test suite (validates the package and a catalogue of broken copies)
+test: $(VENV_STAMP) ## Run the test suite: the package, ~50 broken copies, ranges, conflicts, baselines, the model
 	$(PY) -m pytest
 
 bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~40 min; not part of make test)
