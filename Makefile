@@ -17,7 +17,7 @@ DERIVED := data/derived
 RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
 BASELINES := $(DERIVED)/baselines.csv
-FIT := $(addprefix $(DERIVED)/,estimates.csv claimant_bias.csv claim_fit.csv fit.json)
+FIT := $(addprefix $(DERIVED)/,estimates.csv estimates_as_of.csv claimant_bias.csv claim_fit.csv fit.json)
 
 .PHONY: help validate derived ranges fit conflicts baselines test bench clean requirements
 
@@ -43,7 +43,7 @@ $(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
 	$(PY) -m estimate ranges
 
 fit: $(FIT) ## Fit the model: estimates, claimant biases, per-claim diagnostics (data/derived/)
-# One run writes all four files (a grouped target, GNU make >= 4.3).
+# One run writes all five files (a grouped target, GNU make >= 4.3).
 $(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/model.toml estimate/fit.py
 	$(PY) -m estimate fit
 

@@ -513,6 +513,17 @@ def json_text(content: dict) -> str:
     return json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
 
 
+def as_of_series(package: Loaded, config: dict) -> list[list]:
+    """The main fit rebuilt on each date by which one more source was certainly published:
+    what could have been known then. No sensitivity runs, so the sensitivity range equals the band."""
+    rows = []
+    for known_by in sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows}):
+        obs, unused = observations(package, config, MAIN, known_by)
+        if obs:
+            rows += estimate_rows(fit_observations(obs, unused, config), [], config, known_by)
+    return rows
+
+
 def build(package: Loaded, args) -> list[Path]:
     config = load_config()
     known_by = date.fromisoformat(args.as_of) if args.as_of else None
@@ -523,6 +534,7 @@ def build(package: Loaded, args) -> list[Path]:
         return write_table(package.root, DERIVED / f"estimates_as_of_{known_by}.csv", ESTIMATE_COLUMNS, estimates)
     runs = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
     return (write_table(package.root, DERIVED / "estimates.csv", ESTIMATE_COLUMNS, estimates)
+            + write_table(package.root, DERIVED / "estimates_as_of.csv", ESTIMATE_COLUMNS, as_of_series(package, config))
             + write_table(package.root, DERIVED / "claimant_bias.csv", BIAS_COLUMNS, bias_rows(main))
             + write_table(package.root, DERIVED / "claim_fit.csv", CLAIM_COLUMNS, claim_rows(package, main))
             + write_text(package.root, DERIVED / "fit.json", json_text(summary(config, runs))))

@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO
 
 COMMANDS = ["ranges", "fit", "conflicts", "baselines"]  # in dependency order
-DERIVED = ["ranges.csv", "estimates.csv", "claimant_bias.csv", "claim_fit.csv", "fit.json", "conflicts.csv", "baselines.csv"]
+DERIVED = ["ranges.csv", "estimates.csv", "estimates_as_of.csv", "claimant_bias.csv", "claim_fit.csv", "fit.json", "conflicts.csv", "baselines.csv"]
 
 
 @pytest.fixture(scope="module")
