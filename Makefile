@@ -18,8 +18,10 @@ RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
 BASELINES := $(DERIVED)/baselines.csv
 FIT := $(addprefix $(DERIVED)/,estimates.csv estimates_as_of.csv claimant_bias.csv claim_fit.csv fit.json)
+FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
+FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
-.PHONY: help validate derived ranges fit conflicts baselines test bench clean requirements
+.PHONY: help figures validate derived ranges fit conflicts baselines test bench clean requirements
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -32,6 +34,11 @@ $(VENV_STAMP): requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
 	touch $@
+
+figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
+# One run draws every figure (a grouped target); it needs the ranges and the fit.
+$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) estimate/figures.py estimate/figure_text.toml
+	$(PY) -m estimate figures
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
 	$(PY) -m estimate validate

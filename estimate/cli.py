@@ -3,13 +3,14 @@
 import argparse
 from pathlib import Path
 
-from estimate import baselines, conflicts, fit, ranges, validate
+from estimate import baselines, conflicts, figures, fit, ranges, validate
 
 COMMANDS = {
     "validate": (validate.main, "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
     "ranges": (ranges.main, "write each claim's interval to data/derived/ranges.csv"),
     "fit": (fit.main, "fit the model: data/derived/estimates.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
     "conflicts": (conflicts.main, "write the literal conflicts between claims to data/derived/conflicts.csv"),
+    "figures": (figures.main, "draw every chart in English and Spanish, PNG and SVG, in figures/"),
     "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
 }
 OPTIONS = {

@@ -91,7 +91,12 @@ def write_table(root: Path, rel: Path, header: list[str], rows: list[list]) -> l
 
 
 def write_text(root: Path, rel: Path, text: str) -> list[Path]:
-    """Write UTF-8 text atomically: a temporary file beside the target, renamed into place.
+    """Write UTF-8 text atomically; returns the paths written, relative to root."""
+    return write_bytes(root, rel, text.encode("utf-8"))
+
+
+def write_bytes(root: Path, rel: Path, data: bytes) -> list[Path]:
+    """Write a file atomically: a temporary file beside the target, renamed into place.
 
     Returns the paths written, relative to root.
     """
@@ -99,8 +104,8 @@ def write_text(root: Path, rel: Path, text: str) -> list[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
+        with os.fdopen(handle, "wb") as f:
+            f.write(data)
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
