@@ -222,7 +222,7 @@ def quantity_figure(rows, drawn, style, words, lang, quantity):
     ax.set_title("", loc="left")
     ax.set_xlabel(words["date"])
     fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.3)
-    return finish(fig, words, words["title"].format(quantity=words[quantity]), *legend_entries([ax]))
+    return finish(fig, words, words["title"].format(quantity=words[quantity]), *legend_entries([ax]), ncol=2)
 
 
 def overview_figure(rows, drawn, style, words, lang):
