@@ -321,6 +321,7 @@ class Fit:
     map: model.MapFit
     draws: np.ndarray
     floored: int
+    effective: float
 
 
 def run_fit(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral",
@@ -339,7 +340,7 @@ def fit_observations(obs: list[Observation], unused: dict, config: dict, bias_va
     fitted = model.fit_map(design, starting_point(design, layout, obs, config))
     rng = np.random.default_rng(config["seed"])
     laplace = model.laplace_draws(design, fitted.x, config["draws"], rng, config["laplace"]["step"], config["laplace"]["eigen_floor"])
-    return Fit(obs, unused, design, layout, fitted, laplace.draws, laplace.floored)
+    return Fit(obs, unused, design, layout, fitted, laplace.draws, laplace.floored, laplace.effective)
 
 
 def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], draws: np.ndarray) -> np.ndarray:
@@ -503,7 +504,8 @@ def summary(config: dict, runs: dict) -> dict:
         "config": config,
         "runs": {name: {"converged": f.map.converged, "iterations": f.map.iterations,
                         "negative_log_posterior": round(f.map.value, 3), "parameters": f.design.n_params,
-                        "claims_used": len(f.obs), "hessian_eigenvalues_floored": f.floored}
+                        "claims_used": len(f.obs), "hessian_eigenvalues_floored": f.floored,
+                        "draws_effective_share": round(f.effective, 3)}
                  for name, f in runs.items()},
         "note": "Only relative biases between claimants are identifiable: the bias priors fix their common level.",
     }

@@ -301,12 +301,34 @@ def hessian(design: Design, x: np.ndarray, step: float) -> np.ndarray:
 class Laplace:
     draws: np.ndarray    # draws x params
     floored: int         # eigenvalues raised to the floor
+    effective: float     # effective share of draws kept by the penalty weights (1 = all)
+
+
+def penalties(design: Design, draws: np.ndarray) -> np.ndarray:
+    """The casualties <= deployed penalty of each draw."""
+    if design.pen_plus.shape[0] == 0:
+        return np.zeros(len(draws))
+    knots = knot_values(design, draws[:, :design.n_theta])
+    counts = np.expm1(np.minimum(knots @ design.interp.T.toarray(), MAX_LOG_COUNT)).T
+    excess = np.log1p(np.maximum(design.pen_plus @ counts, 0.0)) - np.log1p(design.pen_den @ counts)
+    return design.penalty_strength * design.penalty_softness * np.logaddexp(0.0, excess / design.penalty_softness).sum(axis=0)
 
 
 def laplace_draws(design: Design, x: np.ndarray, n: int, rng: np.random.Generator, step: float, floor: float) -> Laplace:
-    """Draws from N(x, H^-1), with H the real Hessian at the MAP and its eigenvalues floored."""
+    """Draws from N(x, H^-1), with H the real Hessian at the MAP and its eigenvalues floored.
+
+    At the MAP the casualties <= deployed penalty is inactive, so H carries none of it and
+    some draws put more casualties than troops deployed. Each draw is weighted by
+    exp(-(its penalty - the MAP's)), the factor the Gaussian left out, and the draws are
+    resampled by those weights (systematic resampling, deterministic given the seed).
+    """
     values, vectors = np.linalg.eigh(hessian(design, x, step))
     floored = int(np.sum(values < floor))
     values = np.maximum(values, floor)
     z = rng.standard_normal((n, len(x)))
-    return Laplace(x + (z / np.sqrt(values)) @ vectors.T, floored)
+    draws = x + (z / np.sqrt(values)) @ vectors.T
+    weights = np.exp(-np.maximum(penalties(design, draws) - penalties(design, x[None, :])[0], 0.0))
+    weights /= weights.sum()
+    effective = float(1 / np.sum(weights**2) / n)
+    picks = np.searchsorted(np.cumsum(weights), (rng.random() + np.arange(n)) / n)
+    return Laplace(draws[np.minimum(picks, n - 1)], floored, effective)
