@@ -58,9 +58,6 @@ class Loaded:
         return [r for r in self.descriptor.get("resources", [])
                 if r.get("type") == "table" and not r.get("path", "").startswith(DERIVED_PREFIX)]
 
-    def path_of(self, table: str) -> str:
-        return self.tables[table].path
-
 
 def load(root: Path) -> tuple[Loaded | None, list[Problem]]:
     """Read the descriptor and every table, or say why they cannot be read."""
