@@ -58,18 +58,24 @@ def who(figure: Figure) -> str:
     return "an unattributed report" if figure.claimant_kind == "unattributed" else figure.claimant
 
 
+def read(figure: Figure) -> str:
+    """The figure's words and how the lexicon reads them."""
+    high = "open" if math.isinf(figure.count.high) else f"{figure.count.high:,.0f}"
+    return f"{figure.words} (read as {figure.count.low:,.0f}–{high})"
+
+
 def sentence(kind: str, a: Figure, b: Figure, gap: float) -> str:
-    subject, gap_words = a.subject, f"gap factor {gap:.2f}"
+    subject, gap_words = a.subject, f"gap factor {gap:.2f}: {a.count.low:,.0f} / {b.count.high:,.0f}"
     text = {
-        "decrease": f"{who(a)} put {subject} {a.quantity} at {a.words} as of {a.when} ({a.source_id}), but {who(b)} later "
-                    f"put them at {b.words} as of {b.when} ({b.source_id}), although a cumulative count cannot fall; {gap_words}.",
-        "increment_above_total": f"{who(a)} put {subject} {a.quantity} in a period ending {a.when} at {a.words} ({a.source_id}), "
-                                 f"more than the total of {b.words} that {who(b)} gave as of {b.when} ({b.source_id}); {gap_words}.",
-        "component_above_total": f"{who(a)} put {subject} {a.quantity} at {a.words} as of {a.when} ({a.source_id}), more than the "
-                                 f"total of {b.words} casualties that {who(b)} gave as of {b.when} ({b.source_id}); {gap_words}.",
-        "casualties_above_deployed": f"{who(a)} put {subject} casualties at {a.words} as of {a.when} ({a.source_id}), more than the "
-                                     f"{b.words} deployed that {who(b)} gave as of {b.when} ({b.source_id}); {gap_words}.",
-        "disjoint": f"{who(a)} put {subject} {a.quantity} at {a.words} and {who(b)} at {b.words}, within {NEAR_DAYS} days of each "
+        "decrease": f"{who(a)} put {subject} {a.quantity} at {read(a)} as of {a.when} ({a.source_id}), but {who(b)} later "
+                    f"put them at {read(b)} as of {b.when} ({b.source_id}), although a cumulative count cannot fall; {gap_words}.",
+        "increment_above_total": f"{who(a)} put {subject} {a.quantity} in a period ending {a.when} at {read(a)} ({a.source_id}), "
+                                 f"more than the total of {read(b)} that {who(b)} gave as of {b.when} ({b.source_id}); {gap_words}.",
+        "component_above_total": f"{who(a)} put {subject} {a.quantity} at {read(a)} as of {a.when} ({a.source_id}), more than the "
+                                 f"total of {read(b)} casualties that {who(b)} gave as of {b.when} ({b.source_id}); {gap_words}.",
+        "casualties_above_deployed": f"{who(a)} put {subject} casualties at {read(a)} as of {a.when} ({a.source_id}), more than the "
+                                     f"{read(b)} deployed that {who(b)} gave as of {b.when} ({b.source_id}); {gap_words}.",
+        "disjoint": f"{who(a)} put {subject} {a.quantity} at {read(a)} and {who(b)} at {read(b)}, within {NEAR_DAYS} days of each "
                     f"other ({a.when}, {a.source_id}; {b.when}, {b.source_id}), and the ranges these wordings allow do not overlap; {gap_words}.",
     }[kind]
     return text[0].upper() + text[1:]
@@ -146,9 +152,9 @@ def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[
         claims = [f for f in evidence if f.claimant_id == bias["claimant_id"]]
         name = claimants[bias["claimant_id"]]["name"]
         direction = "below" if high < 1 else "above"
-        text = (f"Relative to the other claimants, the {bias['quantity_class']} figures of {name} sit {direction} the fitted curves "
-                f"by a factor of {central:.2f} (90% interval {low:.2f}–{high:.2f}). Only relative biases can be estimated: "
-                "this says the claimant differs from the others, not which of them is right.")
+        text = (f"Relative to the other claimants, the {bias['quantity_class']} figures from claimant {name} sit {direction} the fitted curves, "
+                f"at about {central:.2f} times their level (90% interval {low:.2f}–{high:.2f}), from {bias['claims_used']} claim(s). "
+                "Only relative biases can be estimated: this says the claimant differs from the others, not which of them is right.")
         for figure in claims:
             if claimed_class(figure, bias["quantity_class"]):
                 rows.append([f"claimant_bias/{figure.claim_id}", "claimant_bias", figure.claim_id, None, figure.subject_id, figure.quantity, None,

@@ -38,7 +38,8 @@ PANEL_QUANTITIES = QUANTITIES + ("captured",)
 HEADROOM = 1.3
 OVERVIEW = ("deployed", "killed", "casualties")
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000"]
-MARKERS = ["o", "s", "D", "^", "v", "P", "h"]
+# No triangles: pointing up or down, they would read as "at least" or "at most".
+MARKERS = ["o", "s", "D", "P", "h", "p", "*"]
 PEOPLE = FuncFormatter(lambda y, _: f"{y:,.0f}".replace(",", "\u202f"))
 UNATTRIBUTED = ("#777777", "X")
 FIT_COLOUR, BAND_COLOUR, SENSITIVITY_COLOUR = "#0072B2", "#9ecae1", "#e5e5e5"
@@ -69,7 +70,10 @@ def texts(package: Loaded) -> dict:
 
 
 def marks(package: Loaded, ranges: list[dict]) -> list[dict]:
-    """Each cumulative claim on the subject, counted once per origin, as a mark to draw."""
+    """Each cumulative claim on the subject, counted once per origin, as a mark to draw:
+    at the number stated (the middle of the interval, on the log scale, for a wording with
+    no number), or at the implied count of a share, drawn hollow."""
+    claims = package.tables["claims"].by_key("claim_id")
     result = []
     for r in ranges:
         if r["subject_id"] != SUBJECT or r["time_scope"] != "cumulative" or r["claim_id"] != r["origin_id"]:
@@ -83,9 +87,11 @@ def marks(package: Loaded, ranges: list[dict]) -> list[dict]:
         earliest, latest = date.fromisoformat(r["as_of_date_earliest"]), date.fromisoformat(r["as_of_date_latest"])
         low = float(low)
         high = None if is_open == "true" else float(high)
+        stated = claims[r["claim_id"]]["stated_value"]
+        centre = float(stated) if stated and r["unit"] == "persons" else low if high is None else math.sqrt(max(low, 1) * max(high, 1))
         result.append({"claim_id": r["claim_id"], "claimant_id": r["claimant_id"], "quantity": r["quantity"],
                        "earliest": earliest, "latest": latest, "middle": earliest + (latest - earliest) / 2,
-                       "low": low, "high": high, "centre": low if high is None else math.sqrt(max(low, 1) * max(high, 1))})
+                       "low": low, "high": high, "centre": centre, "implied": r["unit"] == "percent"})
     return sorted(result, key=lambda m: (m["middle"], m["claim_id"]))
 
 
@@ -141,7 +147,8 @@ def plot_claims(ax, drawn: list[dict], style: dict, lang: str):
             above = 0 if m["high"] is None else m["high"] - m["centre"]
             half = (m["latest"] - m["earliest"]) / 2
             ax.errorbar([m["middle"]], [m["centre"]], yerr=[[below], [above]], xerr=[[half], [half]] if half else None,
-                        fmt=marker, color=colour, markersize=7, markeredgecolor="white", capsize=3, lw=1.2, zorder=3)
+                        fmt=marker, color=colour, markersize=7, capsize=3, lw=1.2, zorder=3,
+                        markerfacecolor="white" if m["implied"] else colour, markeredgecolor=colour if m["implied"] else "white")
             if m["high"] is None:
                 ax.annotate("", xy=(m["middle"], m["low"] * 1.8), xytext=(m["middle"], m["low"]),
                             arrowprops={"arrowstyle": "-|>", "color": colour, "lw": 1.2}, zorder=3)
@@ -163,12 +170,13 @@ def plot_quantity(ax, rows: list[dict], drawn: list[dict], style: dict, words: d
     return date_axis(ax, lang)
 
 
-def plot_claimant(ax, drawn: list[dict], words: dict, lang: str, label: str):
-    """One claimant's claims on every quantity, one colour and marker per quantity, log scale."""
+def plot_claimant(ax, drawn: list[dict], words: dict, lang: str, label: str, colour: str):
+    """One claimant's claims on every quantity: the claimant's colour, one marker per quantity, log scale."""
     for i, quantity in enumerate(PANEL_QUANTITIES):
         mine = [m for m in drawn if m["quantity"] == quantity]
         if mine:
-            plot_claims(ax, mine, {mine[0]["claimant_id"]: (PALETTE[i], MARKERS[i], {lang: words[quantity]})}, lang)
+            plot_claims(ax, mine, {mine[0]["claimant_id"]: (colour, MARKERS[i], {lang: words[quantity]})}, lang)
+    ax.set_ylabel(words["persons_log"], fontsize=8)
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
     ax.yaxis.set_major_formatter(PEOPLE)
@@ -207,12 +215,17 @@ def finish(fig, words: dict, title: str, handles=None, labels=None, ncol: int = 
     return fig
 
 
-def legend_entries(axes) -> tuple[list, list]:
+def legend_entries(axes, words: dict | None = None, drawn: list[dict] = ()) -> tuple[list, list]:
+    """Handles of every Axes once each, then what the open arrows and hollow markers mean."""
     handles, labels = [], []
     for ax in axes:
         for handle, label in zip(*ax.get_legend_handles_labels()):
             if label not in labels:
                 handles.append(handle), labels.append(label)
+    if words and any(m["high"] is None for m in drawn):
+        handles.append(Line2D([], [], marker="$\\uparrow$", color="#444444", linestyle="none", markersize=9)), labels.append(words["open_claim"])
+    if words and any(m["implied"] for m in drawn):
+        handles.append(Line2D([], [], marker="o", markerfacecolor="white", color="#444444", linestyle="none")), labels.append(words["implied"])
     return handles, labels
 
 
@@ -222,7 +235,8 @@ def quantity_figure(rows, drawn, style, words, lang, quantity):
     ax.set_title("", loc="left")
     ax.set_xlabel(words["date"])
     fig.subplots_adjust(left=0.09, right=0.98, top=0.9, bottom=0.3)
-    return finish(fig, words, words["title"].format(quantity=words[quantity]), *legend_entries([ax]), ncol=2)
+    return finish(fig, words, words["title"].format(quantity=words[quantity]),
+                  *legend_entries([ax], words, [m for m in drawn if m["quantity"] == quantity]), ncol=2)
 
 
 def overview_figure(rows, drawn, style, words, lang):
@@ -230,7 +244,7 @@ def overview_figure(rows, drawn, style, words, lang):
     for ax, quantity in zip(axes, OVERVIEW):
         date_axis(plot_quantity(ax, rows, drawn, style, words, lang, quantity), lang, months=(1, 7))
     fig.subplots_adjust(left=0.06, right=0.99, top=0.86, bottom=0.3, wspace=0.25)
-    return finish(fig, words, words["overview_title"], *legend_entries(axes), ncol=4)
+    return finish(fig, words, words["overview_title"], *legend_entries(axes, words, [m for m in drawn if m["quantity"] in OVERVIEW]), ncol=4)
 
 
 def claimants_figure(drawn, style, words, lang):
@@ -238,10 +252,10 @@ def claimants_figure(drawn, style, words, lang):
     columns = 4
     fig, axes = plt.subplots(math.ceil(len(named) / columns), columns, figsize=WIDE, sharex=True, squeeze=False)
     for ax, claimant_id in zip(axes.flat, named):
-        plot_claimant(ax, [m for m in drawn if m["claimant_id"] == claimant_id], words, lang, style[claimant_id][2][lang])
+        plot_claimant(ax, [m for m in drawn if m["claimant_id"] == claimant_id], words, lang, style[claimant_id][2][lang], style[claimant_id][0])
     for ax in list(axes.flat)[len(named):]:
         ax.set_visible(False)
-    handles = [Line2D([], [], marker=MARKERS[i], color=PALETTE[i], linestyle="none", label=words[q]) for i, q in enumerate(PANEL_QUANTITIES)]
+    handles = [Line2D([], [], marker=MARKERS[i], color="#444444", linestyle="none", label=words[q]) for i, q in enumerate(PANEL_QUANTITIES)]
     fig.subplots_adjust(left=0.06, right=0.99, top=0.84, bottom=0.22, wspace=0.35, hspace=0.65)
     return finish(fig, words, words["claimants_title"], handles, [h.get_label() for h in handles], ncol=5)
 
