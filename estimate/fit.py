@@ -37,7 +37,7 @@ SENSITIVITY = [(lexicon, bias) for lexicon in ("narrow", "wide") for bias in ("n
 ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_central", "value_high", "high_is_open",
                     "sensitivity_low", "sensitivity_high", "origins_used", "claimants_used", "known_by", "method",
                     "model_version", "caveat"]
-BIAS_COLUMNS = ["claimant_id", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
+BIAS_COLUMNS = ["claimant_id", "claimant_name", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
 CLAIM_COLUMNS = ["claim_id", "origin_id", "used_in_fit", "reason", "fitted_low", "fitted_central", "fitted_high", "unit",
                  "outlier_probability", "tail_probability", "bias_factor", "bias_explains"]
 
@@ -416,13 +416,13 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
     return rows
 
 
-def bias_rows(fit: Fit) -> list[list]:
+def bias_rows(fit: Fit, names: dict[str, str]) -> list[list]:
     n = fit.design.n_shape
     rows = []
     for k, (claimant, quantity_class) in enumerate(fit.layout.bias_keys):
         factors = np.exp(np.percentile(fit.draws[:, n + k], LEVELS))
         claims = [o for o in fit.obs if o.bias_key == (claimant, quantity_class)]
-        rows.append([claimant, quantity_class, claims[0].relation, len(claims), *(round(float(v), 3) for v in factors)])
+        rows.append([claimant, names[claimant], quantity_class, claims[0].relation, len(claims), *(round(float(v), 3) for v in factors)])
     return rows
 
 
@@ -537,7 +537,8 @@ def build(package: Loaded, args) -> list[Path]:
     runs = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
     return (write_table(package.root, DERIVED / "estimates.csv", ESTIMATE_COLUMNS, estimates)
             + write_table(package.root, DERIVED / "estimates_as_of.csv", ESTIMATE_COLUMNS, as_of_series(package, config))
-            + write_table(package.root, DERIVED / "claimant_bias.csv", BIAS_COLUMNS, bias_rows(main))
+            + write_table(package.root, DERIVED / "claimant_bias.csv", BIAS_COLUMNS,
+                          bias_rows(main, {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}))
             + write_table(package.root, DERIVED / "claim_fit.csv", CLAIM_COLUMNS, claim_rows(package, main))
             + write_text(package.root, DERIVED / "fit.json", json_text(summary(config, runs))))
 
