@@ -36,8 +36,8 @@ $(VENV_STAMP): requirements.txt
 	touch $@
 
 figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
-# One run draws every figure (a grouped target); it needs the ranges and the fit.
-$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) estimate/figures.py estimate/figure_text.toml
+# One run draws every figure (a grouped target); it needs the fit and the claims' intervals.
+$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_text.toml
 	$(PY) -m estimate figures
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes

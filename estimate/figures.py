@@ -23,6 +23,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
+from estimate.evidence import figures  # noqa: E402
 from estimate.outputs import DERIVED, run_writer, write_bytes  # noqa: E402
 from estimate.tables import Loaded  # noqa: E402
 
@@ -69,29 +70,23 @@ def texts(package: Loaded) -> dict:
             for lang in LANGUAGES}
 
 
-def marks(package: Loaded, ranges: list[dict]) -> list[dict]:
-    """Each cumulative claim on the subject, counted once per origin, as a mark to draw:
-    at the number stated (the middle of the interval, on the log scale, for a wording with
-    no number), or at the implied count of a share, drawn hollow."""
+def marks(package: Loaded) -> list[dict]:
+    """Each cumulative figure on the subject, counted once per origin (estimate.evidence), as a
+    mark to draw: at the number stated (the middle of the interval, on the log scale, for a
+    wording with no number), or at the implied count of a share, drawn hollow."""
     claims = package.tables["claims"].by_key("claim_id")
     result = []
-    for r in ranges:
-        if r["subject_id"] != SUBJECT or r["time_scope"] != "cumulative" or r["claim_id"] != r["origin_id"]:
+    for f in figures(package):
+        if f.subject_id != SUBJECT or f.time_scope != "cumulative":
             continue
-        if r["unit"] == "percent":
-            low, high, is_open = r["implied_count_low"], r["implied_count_high"], r["implied_count_high_is_open"]
-        elif r["unit"] == "persons":
-            low, high, is_open = r["value_low"], r["value_high"], r["high_is_open"]
-        else:
-            continue
-        earliest, latest = date.fromisoformat(r["as_of_date_earliest"]), date.fromisoformat(r["as_of_date_latest"])
-        low = float(low)
-        high = None if is_open == "true" else float(high)
-        stated = claims[r["claim_id"]]["stated_value"]
-        centre = float(stated) if stated and r["unit"] == "persons" else low if high is None else math.sqrt(max(low, 1) * max(high, 1))
-        result.append({"claim_id": r["claim_id"], "claimant_id": r["claimant_id"], "quantity": r["quantity"],
-                       "earliest": earliest, "latest": latest, "middle": earliest + (latest - earliest) / 2,
-                       "low": low, "high": high, "centre": centre, "implied": r["unit"] == "percent"})
+        claim = claims[f.claim_id]
+        low, high = f.count.low, None if f.count.is_open else f.count.high
+        implied = claim["unit"] == "percent"
+        centre = (float(claim["stated_value"]) if claim["stated_value"] and not implied
+                  else low if high is None else math.sqrt(max(low, 1) * max(high, 1)))
+        result.append({"claim_id": f.claim_id, "claimant_id": f.claimant_id, "quantity": f.quantity,
+                       "earliest": f.earliest, "latest": f.latest, "middle": f.middle,
+                       "low": low, "high": high, "centre": centre, "implied": implied})
     return sorted(result, key=lambda m: (m["middle"], m["claim_id"]))
 
 
@@ -284,7 +279,7 @@ def save(fig, root: Path, name: str, lang: str) -> list[Path]:
 def build(package: Loaded, args) -> list[Path]:
     root = package.root
     estimates, as_of = read_csv(root, DERIVED / "estimates.csv"), read_csv(root, DERIVED / "estimates_as_of.csv")
-    drawn = marks(package, read_csv(root, DERIVED / "ranges.csv"))
+    drawn = marks(package)
     style = styles(package, drawn)
     words = texts(package)
     written = []

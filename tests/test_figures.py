@@ -14,7 +14,7 @@ from estimate.tables import load
 
 PACKAGE, _ = load(REPO)
 ESTIMATES = read_csv(REPO, "data/derived/estimates.csv")
-DRAWN = marks(PACKAGE, read_csv(REPO, "data/derived/ranges.csv"))
+DRAWN = marks(PACKAGE)
 STYLE = styles(PACKAGE, DRAWN)
 WORDS = texts(PACKAGE)
 NAMES = ["killed", "wounded", "casualties", "deployed", "claimants", "as_of_killed", "overview"]
