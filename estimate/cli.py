@@ -1,21 +1,29 @@
 """The command line: ``python -m estimate COMMAND``. Each command is one module's main()."""
 
 import argparse
+from datetime import date
 from pathlib import Path
 
 from estimate import baselines, conflicts, figures, fit, ranges, validate
 
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date — write it as YYYY-MM-DD, e.g. 2025-05-01") from None
+
+
 COMMANDS = {
     "validate": (validate.main, "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
     "ranges": (ranges.main, "write each claim's interval to data/derived/ranges.csv"),
-    "fit": (fit.main, "fit the model: data/derived/estimates.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
-    "conflicts": (conflicts.main, "write the literal conflicts between claims to data/derived/conflicts.csv"),
+    "fit": (fit.main, "fit the model: data/derived/estimates.csv, estimates_as_of.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
+    "conflicts": (conflicts.main, "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
     "figures": (figures.main, "draw every chart in English and Spanish, PNG and SVG, in figures/"),
     "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
 }
 OPTIONS = {
     "fit": [
-        (("--as-of",), dict(metavar="DATE", help="use only claims from sources certainly published by DATE (YYYY-MM-DD); "
+        (("--as-of",), dict(metavar="DATE", type=iso_date, help="use only claims from sources certainly published by DATE (YYYY-MM-DD); "
                                                  "writes data/derived/estimates_as_of_DATE.csv beside the main estimates")),
     ],
     "ranges": [

@@ -528,7 +528,7 @@ def as_of_series(package: Loaded, config: dict) -> list[list]:
 
 def build(package: Loaded, args) -> list[Path]:
     config = load_config()
-    known_by = date.fromisoformat(args.as_of) if args.as_of else None
+    known_by = args.as_of
     main = run_fit(package, config, known_by=known_by)
     sensitivity = [run_fit(package, config, lexicon, bias, known_by) for lexicon, bias in SENSITIVITY]
     estimates = estimate_rows(main, sensitivity, config, known_by)

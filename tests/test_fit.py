@@ -140,3 +140,8 @@ def test_as_of_writes_beside_the_main_estimates(package):
         rows = list(csv.DictReader(f))
     assert rows and {r["known_by"] for r in rows} == {"2025-05-01"}
     assert max(int(r["origins_used"]) for r in rows) < max(int(r["origins_used"]) for r in published())
+
+
+def test_a_malformed_as_of_date_is_refused_plainly():
+    result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--as-of", "2025-13-01"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 2 and "'2025-13-01' is not a date — write it as YYYY-MM-DD" in result.stderr
