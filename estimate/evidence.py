@@ -71,14 +71,14 @@ def wording(claim, hedge_row, count: Interval) -> str:
 
 
 def figures(package: Loaded, lexicon_name: str = MAIN) -> list[Figure]:
-    """Troop figures in persons, one per origin, ordered canonically by claim_id."""
+    """Active troop figures in persons, one per origin, ordered canonically by claim_id."""
     ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
     hedges = package.tables["hedges"].by_key("hedge_id")
     claimants = package.tables["claimants"].by_key("claimant_id")
     subjects = package.tables["subjects"].by_key("subject_id")
     result = []
     for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
-        if claim["origin_id"] != claim["claim_id"] or claim["unit"] not in ("persons", "percent"):
+        if claim["status"] != "active" or claim["origin_id"] != claim["claim_id"] or claim["unit"] not in ("persons", "percent"):
             continue
         r = ranges[claim["claim_id"]]
         count = Interval(r["implied_count_low"], r["implied_count_high"]) if claim["unit"] == "percent" \

@@ -99,7 +99,9 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
     for claim_id in sorted(claims):
         claim, r = claims[claim_id], ranges[claim_id]
         reason = None
-        if claim["origin_id"] != claim_id:
+        if claim["status"] != "active":
+            reason = f"{claim['status']} (see status_reason in claims.csv)"
+        elif claim["origin_id"] != claim_id:
             reason = f"relay of {claim['origin_id']}, which counts for it"
         elif known_by and date.fromisoformat(sources[claim["source_id"]]["published_date_latest"]) > known_by:
             reason = f"not certainly published by {known_by}"

@@ -242,6 +242,7 @@ def claim_rows(package: Loaded):
         yield from window(table.path, row)
         yield from definitions(table.path, row, claims)
         yield from relay(table.path, row, claims, sources)
+        yield from status(table.path, row, claims)
         claimant = claimants.get(row["claimant_id"])
         if claimant is not None and (claimant["kind"] == "unattributed") != (row["attribution"] == "none"):
             yield Problem(table.path, row.number, "attribution",
@@ -382,3 +383,31 @@ def relay(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):
         if first and this and first > this:
             yield Problem(path, row.number, "origin_id",
                           f"{origin_id} was printed after this claim's source — the origin is the first report: make this row the origin instead")
+
+
+def status(path: str, row: Row, claims: dict[str, Row]):
+    """A withdrawn claim says why and, when replaced, by what; an active claim leans only on active ones."""
+    state, replacement = row["status"], row["superseded_by"]
+    if state == "superseded" and not replacement:
+        yield Problem(path, row.number, "superseded_by", "is empty for a superseded claim — name the claim_id that replaces it")
+    if state != "superseded" and replacement:
+        yield Problem(path, row.number, "superseded_by",
+                      f"only a superseded claim names a replacement; this one is '{state}' — leave it empty or set status to superseded")
+    if replacement == row["claim_id"]:
+        yield Problem(path, row.number, "superseded_by", "names the claim itself — name the new claim that replaces it")
+    elif state == "superseded" and replacement in claims and claims[replacement]["status"] != "active":
+        yield Problem(path, row.number, "superseded_by",
+                      f"{replacement} is itself {claims[replacement]['status']} — name the active claim that replaces this one")
+    if state in ("superseded", "retracted") and not row["status_reason"].strip():
+        yield Problem(path, row.number, "status_reason",
+                      f"is empty for a {state} claim — say what was wrong and in which version the status changed")
+    if state == "active" and row["status_reason"]:
+        yield Problem(path, row.number, "status_reason", "is only for a superseded or retracted claim — leave it empty, or put the remark in note")
+    if state != "active":
+        return
+    for column in ("origin_id", "base_claim_id"):
+        other = claims.get(row[column])
+        if other is not None and other["claim_id"] != row["claim_id"] and other["status"] != "active":
+            yield Problem(path, row.number, column,
+                          f"points to {other['claim_id']}, which is {other['status']} — point to the claim that replaces it, "
+                          "or withdraw this claim too")

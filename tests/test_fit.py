@@ -145,3 +145,20 @@ def test_as_of_writes_beside_the_main_estimates(package):
 def test_a_malformed_as_of_date_is_refused_plainly():
     result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--as-of", "2025-13-01"], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 2 and "'2025-13-01' is not a date — write it as YYYY-MM-DD" in result.stderr
+
+
+def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(package):
+    from conftest import set_cell
+    from estimate.evidence import figures
+    from estimate.fit import observations
+    from estimate.ranges import claim_ranges
+    from estimate.validate import validate_package
+    set_cell(package, "claims", "c018", "status", "retracted")
+    set_cell(package, "claims", "c018", "status_reason", "0.1.1: test retraction")
+    assert validate_package(package) == []
+    loaded, _ = load(package)
+    assert "c018" in {r["claim_id"] for r in claim_ranges(loaded)}
+    assert "c018" not in {f.claim_id for f in figures(loaded)}
+    used, unused = observations(loaded, CONFIG)
+    assert "c018" not in {o.claim_id for o in used}
+    assert unused["c018"].startswith("retracted")

@@ -35,6 +35,15 @@ def cell(table, key, column, value, says="", at=None):
     return mutate
 
 
+def cells(table, key, changes, at, says):
+    """Set several cells of one row; the problem is expected in that row, at column ``at``."""
+    def mutate(root):
+        for column, value in changes.items():
+            row = set_cell(root, table, key, column, value)
+        return f"data/{table}.csv", row, at, says
+    return mutate
+
+
 def edit_csv(table, change, row, column, says="", reported_in=None):
     def mutate(root):
         path = root / "data" / f"{table}.csv"
@@ -135,6 +144,21 @@ VARIANTS = {
     "unknown sensitivity lexicon": cell("hedges_sensitivity", "bare", "lexicon", "loose", "not one of"),
     "claimant kind without a reliability rank": edit_csv("reliability", lambda rows: rows.pop(1), 2, "kind",
                                                           "'intelligence' is not a kind in data/reliability.csv", reported_in=CLAIMANTS),
+    "unknown status": cell("claims", "c007", "status", "deleted", "not one of"),
+    "superseded without replacement": cells("claims", "c007", {"status": "superseded", "status_reason": "0.2.0: recoded"},
+                                            "superseded_by", "name the claim_id that replaces it"),
+    "replacement named on an active claim": cell("claims", "c007", "superseded_by", "c008", "only a superseded claim"),
+    "dangling replacement": cells("claims", "c007", {"status": "superseded", "superseded_by": "c999", "status_reason": "0.2.0: recoded"},
+                                  "superseded_by", "not a claim_id in data/claims.csv"),
+    "claim superseded by itself": cells("claims", "c007", {"status": "superseded", "superseded_by": "c007", "status_reason": "0.2.0: x"},
+                                        "superseded_by", "names the claim itself"),
+    "retracted without a reason": cell("claims", "c011", "status", "retracted", "say what was wrong", at="status_reason"),
+    "status reason on an active claim": cell("claims", "c011", "status_reason", "looks odd", "only for a superseded or retracted claim"),
+    "active relay of a retracted origin": lambda root: (cells("claims", "c017", {"status": "retracted", "status_reason": "0.2.0: x"}, "", "")(root),
+                                                        cell("claims", "c027", "status", "active", "which is retracted", at="origin_id")(root))[1],
+    "replacement withdrawn too": lambda root: (cells("claims", "c008", {"status": "retracted", "status_reason": "0.2.0: x"}, "", "")(root),
+                                               cells("claims", "c007", {"status": "superseded", "superseded_by": "c008",
+                                                                        "status_reason": "0.2.0: y"}, "superseded_by", "is itself retracted")(root))[1],
     "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), 29, "phrase", "repeats row 9"),
 }
 
