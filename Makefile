@@ -21,7 +21,7 @@ FIT := $(addprefix $(DERIVED)/,estimates.csv estimates_as_of.csv claimant_bias.c
 FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
 FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
-.PHONY: help figures validate derived ranges fit conflicts baselines test bench clean requirements
+.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release test bench clean requirements
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -61,6 +61,9 @@ $(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
 $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
 	$(PY) -m estimate baselines
+
+cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)
+	@$(PY) -m estimate cite
 
 test: $(VENV_STAMP) ## Run the test suite: the package, ~50 broken copies, ranges, conflicts, baselines, the model
 	$(PY) -m pytest

@@ -1,0 +1,128 @@
+"""One version everywhere: datapackage.json, CITATION.cff and the CHANGELOG must agree.
+
+datapackage.json is the source of truth: its ``version`` and the date of its ``created``
+are the release. CITATION.cff repeats them for citation tools, and the CHANGELOG's latest
+release heading repeats them for readers. The CHANGELOG also accounts for every claim:
+each claim_id is listed as added in exactly one version, and each superseded or
+retracted claim in a "Claims retracted or superseded" section, so none changes silently.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import yaml
+
+from estimate.problems import Problem
+from estimate.tables import DESCRIPTOR, Loaded
+
+CITATION = "CITATION.cff"
+CHANGELOG = "CHANGELOG.md"
+HEADING = re.compile(r"^## (?P<version>\d+\.\d+\.\d+|Unreleased)(?: — (?P<date>\d{4}-\d{2}-\d{2}))?\s*$")
+SECTION = re.compile(r"^### (?P<title>.+?)\s*$")
+# A claim id, or a run of them written first–last (an en dash or a hyphen).
+CLAIM_IDS = re.compile(r"\b(c)(\d+)(?:\s*[–-]\s*c(\d+))?\b")
+SECTIONS = {"Claims added": "added", "Claims corrected": "corrected", "Claims retracted or superseded": "withdrawn"}
+
+
+@dataclass
+class Release:
+    """One heading of the CHANGELOG: a version (or Unreleased), its date, and the claims it lists."""
+
+    version: str
+    released: date | None
+    line: int
+    claims: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in SECTIONS.values()})
+
+
+def expand(text: str) -> list[str]:
+    """Claim ids named in a line of text, with runs such as c001–c027 spelled out."""
+    ids = []
+    for prefix, first, last in CLAIM_IDS.findall(text):
+        width = len(first)
+        for n in range(int(first), int(last or first) + 1):
+            ids.append(f"{prefix}{n:0{width}d}")
+    return ids
+
+
+def changelog(text: str) -> list[Release]:
+    """The releases of a CHANGELOG, newest first, as written."""
+    releases: list[Release] = []
+    kind = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if heading := HEADING.match(line):
+            released = date.fromisoformat(heading["date"]) if heading["date"] else None
+            releases.append(Release(heading["version"], released, number))
+            kind = None
+        elif section := SECTION.match(line):
+            kind = SECTIONS.get(section["title"])
+        elif kind and releases and line.lstrip().startswith("- "):
+            releases[-1].claims[kind] += expand(line)
+    return releases
+
+
+def citation(root: Path) -> dict:
+    return yaml.safe_load((root / CITATION).read_text(encoding="utf-8"))
+
+
+def released(descriptor: dict) -> str:
+    """The release date: the date part of the descriptor's ``created``."""
+    return str(descriptor.get("created", ""))[:10]
+
+
+def check(root: Path, package: Loaded) -> list[Problem]:
+    """Every disagreement between the descriptor, CITATION.cff, the CHANGELOG and the claims."""
+    descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
+    version, day = descriptor.get("version"), released(descriptor)
+    problems = []
+    cff = citation(root)
+    for key, expected, what in (("version", version, "version"), ("date-released", day, "created date"),
+                                ("title", descriptor.get("title"), "title")):
+        if str(cff.get(key)) != str(expected):
+            problems.append(Problem(CITATION, None, key, f"is {cff.get(key)!r} but datapackage.json's {what} is {expected!r} — "
+                                                         "make them the same (datapackage.json is the source of truth)"))
+    releases = changelog((root / CHANGELOG).read_text(encoding="utf-8"))
+    dated = [r for r in releases if r.version != "Unreleased"]
+    if not dated:
+        problems.append(Problem(CHANGELOG, None, None, f"has no release heading such as '## {version} — {day}' — add one"))
+    elif dated[0].released is None:
+        problems.append(Problem(CHANGELOG, dated[0].line, None,
+                                f"the heading '## {dated[0].version}' has no date — write it as '## {dated[0].version} — YYYY-MM-DD', "
+                                "or '## Unreleased' until the release"))
+    elif (dated[0].version, str(dated[0].released)) != (version, day):
+        problems.append(Problem(CHANGELOG, dated[0].line, None,
+                                f"the latest release is '## {dated[0].version} — {dated[0].released}' but datapackage.json says "
+                                f"{version} of {day} — write '## {version} — {day}' above it, with what changed"))
+    problems += claim_accounts(package, releases)
+    return problems
+
+
+def claim_accounts(package: Loaded, releases: list[Release]) -> list[Problem]:
+    """Each claim added once; each withdrawn claim listed as such; no listed claim missing."""
+    claims = package.tables["claims"].by_key("claim_id")
+    added: dict[str, list[str]] = {}
+    withdrawn = set()
+    problems = []
+    for release in releases:
+        for claim_id in release.claims["added"]:
+            added.setdefault(claim_id, []).append(release.version)
+        withdrawn.update(release.claims["withdrawn"])
+        for kind, ids in release.claims.items():
+            for claim_id in ids:
+                if claim_id not in claims:
+                    problems.append(Problem(CHANGELOG, release.line, None,
+                                            f"{release.version} lists {claim_id} as {kind}, but data/claims.csv has no such claim — "
+                                            "claims are never deleted: restore its row with a status, or correct the id"))
+    for claim_id, row in claims.items():
+        versions = added.get(claim_id, [])
+        if len(versions) != 1:
+            said = "under no version" if not versions else "under " + " and ".join(versions)
+            problems.append(Problem(CHANGELOG, None, None,
+                                    f"{claim_id} is listed as added {said} — list it under 'Claims added' of exactly one version"))
+        if row["status"] != "active" and claim_id not in withdrawn:
+            problems.append(Problem(CHANGELOG, None, None,
+                                    f"{claim_id} is {row['status']} in data/claims.csv but no version lists it under "
+                                    "'Claims retracted or superseded' — add it, with the reason"))
+    return problems

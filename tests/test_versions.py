@@ -1,0 +1,117 @@
+"""One version everywhere, every claim accounted for in the CHANGELOG, and citations that say it."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import REPO, set_cell
+from estimate import citation, versions
+from estimate.tables import load
+
+SCHEMA = json.loads((REPO / "tests/schemas/cff-1.2.0.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def release(package):
+    """The package copy with its CITATION.cff and CHANGELOG.md."""
+    for name in (versions.CITATION, versions.CHANGELOG):
+        shutil.copy(REPO / name, package / name)
+    return package
+
+
+def problems(root):
+    loaded, _ = load(root)
+    return versions.check(root, loaded)
+
+
+def edit(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_citation_file_follows_the_cff_schema():
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    assert [e.message for e in validator.iter_errors(cff)] == []
+    assert cff["type"] == "dataset"
+
+
+def test_the_schema_check_can_fail():
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    cff["type"] = "article"
+    cff["date-released"] = "22/11/2026"
+    del cff["authors"]
+    validator = jsonschema.Draft7Validator(SCHEMA, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    assert len(list(validator.iter_errors(cff))) >= 3
+
+
+def test_descriptor_citation_and_changelog_agree():
+    assert problems(REPO) == []
+
+
+@pytest.mark.parametrize("file, old, new, says", [
+    ("CITATION.cff", 'version: "0.1.0"', 'version: "0.1.1"', "datapackage.json's version is '0.1.0'"),
+    ("CITATION.cff", 'date-released: "2026-11-22"', 'date-released: "2026-11-23"', "created date"),
+    ("datapackage.json", '"version": "0.1.0"', '"version": "0.2.0"', "datapackage.json's version is '0.2.0'"),
+    ("CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## 0.1.0 — 2026-11-21", "the latest release is '## 0.1.0 — 2026-11-21'"),
+    ("CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## 0.1.0", "has no date"),
+    ("CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## Unreleased", "has no release heading"),
+    ("CHANGELOG.md", "- c001–c027:", "- c001–c026:", "c027 is listed as added under no version"),
+    ("CHANGELOG.md", "- c001–c027:", "- c001–c028:", "lists c028 as added, but data/claims.csv has no such claim"),
+])
+def test_a_disagreement_is_named(release, file, old, new, says):
+    edit(release / file, old, new)
+    found = problems(release)
+    assert any(says in str(p) for p in found), "\n".join(map(str, found))
+
+
+def test_unreleased_work_sits_above_the_latest_release(release):
+    edit(release / "CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## Unreleased\n\n### Claims added\n- c027: moved here.\n\n## 0.1.0 — 2026-11-22")
+    edit(release / "CHANGELOG.md", "- c001–c027:", "- c001–c026:")
+    assert problems(release) == []
+
+
+def test_a_withdrawn_claim_must_be_listed(release):
+    set_cell(release, "claims", "c018", "status", "retracted")
+    set_cell(release, "claims", "c018", "status_reason", "0.1.1: test")
+    assert any("c018 is retracted" in str(p) for p in problems(release))
+    edit(release / "CHANGELOG.md", "## 0.1.0 — 2026-11-22",
+         "## Unreleased\n\n### Claims retracted or superseded\n- c018: test.\n\n## 0.1.0 — 2026-11-22")
+    assert problems(release) == []
+
+
+def test_runs_of_claim_ids_are_spelled_out():
+    assert versions.expand("- c001–c003 and c010, c0098-c0100.") == ["c001", "c002", "c003", "c010", "c0098", "c0099", "c0100"]
+
+
+CFF = {"title": "Claims & counts_{2025}", "version": "1.2.3", "date-released": "2027-03-05", "type": "dataset",
+       "license": "CC-BY-4.0", "doi": "10.5281/zenodo.123",
+       "authors": [{"given-names": "Ana María", "family-names": "Pérez"}, {"name": "Open Data Team"},
+                   {"given-names": "Jan", "name-particle": "van der", "family-names": "Berg"}]}
+
+
+def test_apa_lists_people_and_organisations_with_version_and_doi():
+    assert citation.apa(CFF) == ("Pérez, A. M., Open Data Team, & van der Berg, J. (2027). Claims & counts_{2025} "
+                                 "(Version 1.2.3) [Data set]. https://doi.org/10.5281/zenodo.123")
+
+
+def test_bibtex_escapes_markup_and_keeps_organisations_whole():
+    entry = citation.bibtex(CFF, "key-1.2.3")
+    assert entry.startswith("@misc{key-1.2.3,\n") and entry.endswith("\n}")
+    assert r"title        = {{Claims \& counts\_\{2025\}}}" in entry
+    assert "author       = {Pérez, Ana María and {Open Data Team} and van der Berg, Jan}" in entry
+    assert "month        = mar," in entry and "doi          = {10.5281/zenodo.123}" in entry
+
+
+def test_make_cite_prints_the_current_version():
+    result = subprocess.run([sys.executable, "-m", "estimate", "cite"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    version = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["version"]
+    assert f"(Version {version}) [Data set]." in result.stdout
+    assert f"@misc{{dprk-troops-russia-claims-{version}," in result.stdout
