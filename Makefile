@@ -18,6 +18,7 @@ RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
 BASELINES := $(DERIVED)/baselines.csv
 FIT := $(addprefix $(DERIVED)/,estimates.csv estimates_as_of.csv claimant_bias.csv claim_fit.csv fit.json)
+XLSX := $(DERIVED)/dprk-troops-russia-claims.xlsx
 FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
 FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
@@ -61,6 +62,10 @@ $(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
 $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
 	$(PY) -m estimate baselines
+
+xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook ($(XLSX))
+$(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
+	$(PY) -m estimate xlsx
 
 cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)
 	@$(PY) -m estimate cite

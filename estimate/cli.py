@@ -4,7 +4,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from estimate import baselines, citation, conflicts, figures, fit, ranges, validate
+from estimate import baselines, citation, conflicts, figures, fit, ranges, validate, workbook
 
 def iso_date(text: str) -> date:
     try:
@@ -20,6 +20,7 @@ COMMANDS = {
     "conflicts": (conflicts.main, "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
     "figures": (figures.main, "draw every chart in English and Spanish, PNG and SVG, in figures/"),
     "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
+    "xlsx": (workbook.main, "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
     "cite": (citation.main, "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {

@@ -17,6 +17,8 @@ from estimate.tables import Loaded, load
 from estimate.validate import validate_package
 
 DERIVED = Path("data/derived")
+UMASK = os.umask(0o022)
+os.umask(UMASK)
 
 
 class UsageError(Exception):
@@ -106,6 +108,8 @@ def write_bytes(root: Path, rel: Path, data: bytes) -> list[Path]:
     try:
         with os.fdopen(handle, "wb") as f:
             f.write(data)
+            # mkstemp makes the file private (0600); give it the mode any new file gets.
+            os.fchmod(f.fileno(), 0o666 & ~UMASK)
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
