@@ -44,7 +44,7 @@ $(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
 	$(PY) -m estimate validate
 
-derived: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) ## Build every derived table in data/derived/
+derived: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) ## Build every derived table and the workbook in data/derived/
 
 ranges: $(RANGES) ## Each claim's wording as an interval (data/derived/ranges.csv)
 $(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
@@ -66,6 +66,9 @@ $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/eviden
 xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook ($(XLSX))
 $(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
 	$(PY) -m estimate xlsx
+
+release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>-<version>.zip with SHA256SUMS (same bytes every time)
+	$(PY) -m estimate release
 
 cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)
 	@$(PY) -m estimate cite

@@ -4,7 +4,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from estimate import baselines, citation, conflicts, figures, fit, ranges, validate, workbook
+from estimate import baselines, citation, conflicts, figures, fit, ranges, release, validate, workbook
 
 def iso_date(text: str) -> date:
     try:
@@ -21,9 +21,14 @@ COMMANDS = {
     "figures": (figures.main, "draw every chart in English and Spanish, PNG and SVG, in figures/"),
     "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
     "xlsx": (workbook.main, "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
+    "release": (release.main, "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
+                              "documents and SHA256SUMS, the same bytes every time"),
     "cite": (citation.main, "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
+    "release": [
+        (("--output",), dict(type=Path, default=Path("dist"), help="the folder to write the zip to (default: dist)")),
+    ],
     "fit": [
         (("--as-of",), dict(metavar="DATE", type=iso_date, help="use only claims from sources certainly published by DATE (YYYY-MM-DD); "
                                                  "writes data/derived/estimates_as_of_DATE.csv beside the main estimates")),

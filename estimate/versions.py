@@ -81,7 +81,7 @@ def check(root: Path, package: Loaded) -> list[Problem]:
     for key, expected, what in (("version", version, "version"), ("date-released", day, "created date"),
                                 ("title", descriptor.get("title"), "title")):
         if str(cff.get(key)) != str(expected):
-            problems.append(Problem(CITATION, None, key, f"is {cff.get(key)!r} but datapackage.json's {what} is {expected!r} — "
+            problems.append(Problem(CITATION, None, None, f"{key} is {cff.get(key)!r} but datapackage.json's {what} is {expected!r} — "
                                                          "make them the same (datapackage.json is the source of truth)"))
     releases = changelog((root / CHANGELOG).read_text(encoding="utf-8"))
     dated = [r for r in releases if r.version != "Unreleased"]

@@ -1,0 +1,85 @@
+"""``python -m estimate release``: the version as one zip, the same bytes every time.
+
+``dist/<name>-<version>.zip`` unpacks to one folder ``<name>-<version>/`` holding the
+descriptor (every resource with its size and SHA-256), the tables, derived tables,
+archived texts, workbook and figures, the README, LICENSE, CITATION.cff, CHANGELOG and a
+SHA256SUMS file. Entries are sorted, stamped with the release date and given fixed
+permissions, so nothing about the machine or the moment of the build reaches the bytes.
+"""
+
+import hashlib
+import io
+import json
+import sys
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from estimate import versions
+from estimate.outputs import UsageError, run_writer, write_bytes
+from estimate.tables import DESCRIPTOR, Loaded
+from estimate.workbook import path_for
+
+DOCUMENTS = ("README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md")
+FIGURES = Path("figures")
+MODE = 0o644
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def stamped(descriptor: dict, root: Path) -> dict:
+    """The descriptor with each resource's ``bytes`` and ``hash`` measured from its file."""
+    copy = json.loads(json.dumps(descriptor))
+    for resource in copy["resources"]:
+        data = (root / resource["path"]).read_bytes()
+        resource["bytes"] = len(data)
+        resource["hash"] = f"sha256:{sha256(data)}"
+    return copy
+
+
+def contents(package: Loaded) -> dict[str, bytes]:
+    """Every file of the release by its path inside the release folder."""
+    root, descriptor = package.root, package.descriptor
+    paths = [r["path"] for r in descriptor["resources"]] + list(DOCUMENTS) + [str(path_for(descriptor))]
+    paths += [str(p.relative_to(root)) for p in sorted((root / FIGURES).iterdir()) if p.is_file()]
+    missing = [p for p in paths if not (root / p).is_file()]
+    if missing:
+        raise UsageError(f"cannot release: {', '.join(missing)} missing — run 'make release', which builds them first")
+    files = {p: (root / p).read_bytes() for p in paths}
+    files[DESCRIPTOR] = (json.dumps(stamped(descriptor, root), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    files["SHA256SUMS"] = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode("utf-8")
+    return files
+
+
+def zip_bytes(files: dict[str, bytes], folder: str, stamp: datetime) -> bytes:
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        for path in sorted(files):
+            info = zipfile.ZipInfo(f"{folder}/{path}", date_time=stamp.timetuple()[:6])
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # Unix, so that the permissions below are read
+            info.external_attr = MODE << 16
+            archive.writestr(info, files[path], compresslevel=9)
+    return stream.getvalue()
+
+
+def name(descriptor: dict) -> str:
+    return f"{descriptor['name']}-{descriptor['version']}"
+
+
+def build(package: Loaded, args) -> list[Path]:
+    problems = versions.check(package.root, package)
+    if problems:
+        raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
+    descriptor = package.descriptor
+    stamp = datetime.fromisoformat(descriptor["created"].replace("Z", "+00:00"))
+    data = zip_bytes(contents(package), name(descriptor), stamp)
+    written = write_bytes(args.root, args.output / f"{name(descriptor)}.zip", data)
+    print(f"sha256 {sha256(data)}", file=sys.stderr)
+    return written
+
+
+def main(args) -> int:
+    return run_writer(args, build)

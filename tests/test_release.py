@@ -1,0 +1,118 @@
+"""The release zip: complete, self-checking, valid when unpacked, and the same bytes every time."""
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+from estimate import release
+from estimate.tables import load
+
+DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
+FOLDER = f"{DESCRIPTOR['name']}-{DESCRIPTOR['version']}"
+FRICTIONLESS = Path(sys.executable).parent / "frictionless"
+
+
+def build(root: Path, output: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "estimate", "release", "--root", str(root), "--output", str(output)],
+                          cwd=REPO, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def zip_path(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("dist")
+    result = build(REPO, out)
+    assert result.returncode == 0, result.stderr
+    return out / f"{FOLDER}.zip"
+
+
+@pytest.fixture(scope="module")
+def unpacked(zip_path, tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(zip_path) as archive:
+        archive.extractall(where)
+    return where / FOLDER
+
+
+def test_built_again_later_it_is_the_same_bytes(zip_path, tmp_path, monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, years later
+    package, _ = load(REPO)
+    release.build(package, Namespace(root=REPO, output=tmp_path))
+    assert (tmp_path / zip_path.name).read_bytes() == zip_path.read_bytes()
+
+
+def test_entries_are_sorted_stamped_and_under_one_folder(zip_path):
+    with zipfile.ZipFile(zip_path) as archive:
+        infos = archive.infolist()
+    names = [i.filename for i in infos]
+    assert names == sorted(names) and all(n.startswith(FOLDER + "/") for n in names)
+    assert {i.date_time for i in infos} == {(2026, 11, 22, 0, 0, 0)}
+    assert {i.external_attr >> 16 for i in infos} == {0o644}
+
+
+def test_it_holds_the_data_documents_workbook_and_figures(unpacked):
+    files = {str(p.relative_to(unpacked)) for p in unpacked.rglob("*") if p.is_file()}
+    expected = {r["path"] for r in DESCRIPTOR["resources"]} | {"datapackage.json", "SHA256SUMS", "README.md", "LICENSE",
+                                                                "CITATION.cff", "CHANGELOG.md",
+                                                                "data/derived/dprk-troops-russia-claims.xlsx"}
+    expected |= {str(p.relative_to(REPO)) for p in (REPO / "figures").iterdir()}
+    assert files == expected
+
+
+def test_every_resource_carries_its_size_and_hash(unpacked):
+    descriptor = json.loads((unpacked / "datapackage.json").read_text(encoding="utf-8"))
+    for resource in descriptor["resources"]:
+        data = (unpacked / resource["path"]).read_bytes()
+        assert resource["bytes"] == len(data)
+        assert resource["hash"] == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert {k: v for k, v in descriptor.items() if k != "resources"} == {k: v for k, v in DESCRIPTOR.items() if k != "resources"}
+
+
+def test_sha256sums_covers_every_other_file(unpacked):
+    lines = (unpacked / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
+    listed = {}
+    for line in lines:
+        digest, path = line.split("  ", 1)
+        listed[path] = digest
+    files = {str(p.relative_to(unpacked)) for p in unpacked.rglob("*") if p.is_file()} - {"SHA256SUMS"}
+    assert set(listed) == files
+    assert all(hashlib.sha256((unpacked / p).read_bytes()).hexdigest() == d for p, d in listed.items())
+
+
+def test_unpacked_it_passes_frictionless_validate(unpacked):
+    result = subprocess.run([FRICTIONLESS, "validate", "datapackage.json"], cwd=unpacked, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_a_changed_byte_fails_frictionless_validate(unpacked, tmp_path):
+    copy = tmp_path / FOLDER
+    shutil.copytree(unpacked, copy)
+    path = copy / "data/derived/conflicts.csv"
+    data = path.read_bytes()
+    assert b",c0" in data
+    path.write_bytes(data.replace(b",c0", b",c9", 1))
+    result = subprocess.run([FRICTIONLESS, "validate", "datapackage.json"], cwd=copy, capture_output=True, text=True)
+    assert result.returncode != 0 and "hash-count" in result.stdout
+
+
+def test_a_version_that_disagrees_is_not_released(tmp_path):
+    root = tmp_path / "package"
+    root.mkdir()
+    for name in ("datapackage.json", "README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md"):
+        shutil.copy(REPO / name, root / name)
+    for folder in ("data", "figures"):
+        shutil.copytree(REPO / folder, root / folder)
+    cff = root / "CITATION.cff"
+    cff.write_text(cff.read_text(encoding="utf-8").replace('version: "0.1.0"', 'version: "0.2.0"'), encoding="utf-8")
+    result = build(root, tmp_path / "dist")
+    assert result.returncode == 2
+    assert "CITATION.cff: version is '0.2.0' but datapackage.json's version is '0.1.0'" in result.stderr
+    assert not (tmp_path / "dist").exists()
