@@ -4,7 +4,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from estimate import baselines, citation, conflicts, figures, fit, ranges, release, validate, workbook
+from estimate import baselines, citation, conflicts, diff, figures, fit, ranges, release, validate, workbook
 
 def iso_date(text: str) -> date:
     try:
@@ -23,9 +23,15 @@ COMMANDS = {
     "xlsx": (workbook.main, "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
     "release": (release.main, "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
                               "documents and SHA256SUMS, the same bytes every time"),
+    "diff": (diff.main, "say what changed between two versions (package folders or release zips): claims, sources, estimates"),
     "cite": (citation.main, "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
+    "diff": [
+        (("old",), dict(type=Path, metavar="OLD", help="the earlier version: a package folder or a release zip")),
+        (("new",), dict(type=Path, metavar="NEW", help="the later version: a package folder or a release zip")),
+        (("--threshold",), dict(type=float, default=0.1, help="report estimates that moved by more than this share (default 0.1, i.e. 10%%)")),
+    ],
     "release": [
         (("--output",), dict(type=Path, default=Path("dist"), help="the folder to write the zip to (default: dist)")),
     ],

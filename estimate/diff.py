@@ -1,0 +1,216 @@
+"""``python -m estimate diff OLD NEW``: what changed between two versions of the package.
+
+OLD and NEW are package folders or release zips. The report lists sources and claims
+added, removed (which the versioning policy forbids) and changed, field by field; the
+columns added or removed; the estimates whose low, median or high moved by more than
+``--threshold`` (a share: 0.1 is 10%), grouped by quantity with the largest move; and
+the version change the differences call for. Tables are read as plain CSV through each
+side's own descriptor, so versions with different columns still compare.
+"""
+
+import csv
+import json
+import sys
+import tempfile
+import zipfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from estimate.tables import DESCRIPTOR
+
+SHOWN = 100  # characters of a changed value shown in the report
+ESTIMATE_KEY = ("subject_id", "quantity", "date")
+ESTIMATE_VALUES = ("value_low", "value_central", "value_high")
+
+
+class Unreadable(Exception):
+    """A side that is not a package folder or a release zip, with what to do."""
+
+
+@dataclass
+class Side:
+    label: str
+    root: Path
+    descriptor: dict
+
+    @property
+    def version(self) -> str:
+        return str(self.descriptor.get("version", "?"))
+
+    def table(self, name: str) -> tuple[list[str], dict[str, dict]] | None:
+        """A table's columns and its rows by first-column key, or None if this side has no such table."""
+        resource = next((r for r in self.descriptor.get("resources", []) if r.get("name") == name), None)
+        if resource is None or not (self.root / resource["path"]).is_file():
+            return None
+        with open(self.root / resource["path"], encoding="utf-8", newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            columns = list(reader.fieldnames or [])
+        key = ESTIMATE_KEY if name == "estimates" else (columns[0],)
+        return columns, {"|".join(row[k] for k in key): row for row in rows}
+
+
+def open_side(path: Path, stack: ExitStack) -> Side:
+    """A package folder as it is, or a release zip unpacked into a temporary folder."""
+    if zipfile.is_zipfile(path):
+        where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
+        with zipfile.ZipFile(path) as archive:
+            archive.extractall(where)
+        candidates = [where] + sorted(p for p in where.iterdir() if p.is_dir())
+        root = next((c for c in candidates if (c / DESCRIPTOR).is_file()), None)
+    elif path.is_dir():
+        root = path if (path / DESCRIPTOR).is_file() else None
+    else:
+        raise Unreadable(f"{path} is neither a folder nor a zip file — give a package folder or a release zip")
+    if root is None:
+        raise Unreadable(f"{path} holds no {DESCRIPTOR} — give a package folder or a release zip made by 'make release'")
+    try:
+        descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise Unreadable(f"cannot read {DESCRIPTOR} in {path} ({error})") from None
+    return Side(str(path), root, descriptor)
+
+
+def short(value: str) -> str:
+    value = value.replace("\n", " ")
+    return repr(value if len(value) <= SHOWN else value[:SHOWN - 1] + "…")
+
+
+def changed_fields(old: dict, new: dict) -> list[str]:
+    return [f"{c}: {short(old.get(c, ''))} → {short(new.get(c, ''))}"
+            for c in list(old) + [c for c in new if c not in old] if old.get(c, "") != new.get(c, "")]
+
+
+@dataclass
+class Comparison:
+    lines: list[str]
+    bump: int = 0  # 0 none, 1 patch, 2 minor, 3 major: what the differences call for
+    reasons: list[str] = field(default_factory=list)
+
+    def need(self, level: int, reason: str) -> None:
+        self.bump = max(self.bump, level)
+        self.reasons.append(reason)
+
+
+def compare_records(name: str, old: Side, new: Side, describe, report: Comparison) -> None:
+    """Rows added, removed and changed in one keyed table, and columns added or removed."""
+    before, after = old.table(name), new.table(name)
+    if before is None and after is None:
+        return
+    (old_columns, old_rows), (new_columns, new_rows) = before or ([], {}), after or ([], {})
+    added = [k for k in new_rows if k not in old_rows]
+    removed = [k for k in old_rows if k not in new_rows]
+    # A new, empty column alone changes no row: cells compare with '' where a side lacks the column.
+    changed = [k for k in old_rows if k in new_rows and changed_fields(old_rows[k], new_rows[k])]
+    report.lines.append(f"{name.capitalize()}: {len(added)} added, {len(removed)} removed, {len(changed)} changed")
+    for column in (c for c in new_columns if c not in old_columns):
+        report.lines.append(f"  column added: {column}")
+        report.need(2, f"a column added to {name}")
+    for column in (c for c in old_columns if c not in new_columns):
+        report.lines.append(f"  column removed: {column}")
+        report.need(3, f"a column removed from {name}")
+    for key in added:
+        report.lines.append(f"  + {key} {describe(new_rows[key])}")
+        report.need(2, f"{name} added")
+    for key in removed:
+        report.lines.append(f"  - {key} {describe(old_rows[key])} — REMOVED: the versioning policy keeps every row; "
+                            "restore it with a status (retracted or superseded) instead")
+        report.need(3, f"{name} removed")
+    for key in changed:
+        fields = changed_fields(old_rows[key], new_rows[key])
+        report.lines.append(f"  ~ {key} {describe(new_rows[key])}")
+        report.lines += [f"      {f}" for f in fields]
+        report.need(1, f"{name} corrected")
+
+
+def claim_words(row: dict) -> str:
+    status = "" if row.get("status", "active") == "active" else f" [{row['status']}]"
+    return f"({row.get('source_id', '')}, {row.get('claimant_id', '')}, {row.get('quantity', '')}): {short(row.get('phrase', ''))}{status}"
+
+
+def source_words(row: dict) -> str:
+    return short(row.get("title", ""))
+
+
+def moved(old: dict, new: dict, threshold: float) -> float:
+    """The largest relative move of low, median or high (0 when none is comparable)."""
+    largest = 0.0
+    for column in ESTIMATE_VALUES:
+        a, b = old.get(column, ""), new.get(column, "")
+        if a == b:
+            continue
+        if a == "" or b == "":  # a bound that opened or closed
+            return float("inf")
+        largest = max(largest, abs(float(b) - float(a)) / max(abs(float(a)), 1.0))
+    return largest if largest > threshold else 0.0
+
+
+def band(row: dict) -> str:
+    low, mid, high = (row.get(c, "") for c in ESTIMATE_VALUES)
+    fmt = lambda v: "open" if v == "" else f"{float(v):,.0f}"
+    return f"median {fmt(mid)}, band {fmt(low)}–{fmt(high)}"
+
+
+def compare_estimates(old: Side, new: Side, threshold: float, report: Comparison) -> None:
+    before, after = old.table("estimates"), new.table("estimates")
+    if before is None or after is None:
+        return
+    old_rows, new_rows = before[1], after[1]
+    groups: dict[tuple, list] = {}
+    for key, row in new_rows.items():
+        if key in old_rows and (size := moved(old_rows[key], row, threshold)):
+            groups.setdefault((row["subject_id"], row["quantity"]), []).append((size, row["date"], old_rows[key], row))
+    only_old, only_new = len(set(old_rows) - set(new_rows)), len(set(new_rows) - set(old_rows))
+    total = sum(len(g) for g in groups.values())
+    report.lines.append(f"Estimates: {total} of {len(set(old_rows) & set(new_rows))} shared dates moved by more than "
+                        f"{threshold:.0%}; {only_new} dates only in NEW, {only_old} only in OLD")
+    if total or only_old or only_new:
+        # Moved estimates with unchanged claims mean a changed model or lexicon: a patch at
+        # least, and a major version if the estimates now mean something else.
+        report.need(1, "estimates moved")
+    for (subject, quantity), rows in sorted(groups.items()):
+        size, day, a, b = max(rows, key=lambda r: (r[0], r[1]))
+        how = "a bound opened or closed" if size == float("inf") else f"{size:+.0%}".replace("+", "")
+        report.lines.append(f"  {subject} {quantity}: {len(rows)} dates; largest at {day} ({how}): {band(a)} → {band(b)}")
+
+
+def report_for(old: Side, new: Side, threshold: float) -> list[str]:
+    report = Comparison(lines=[f"OLD: {old.descriptor.get('name', '?')} {old.version} ({old.label})",
+                               f"NEW: {new.descriptor.get('name', '?')} {new.version} ({new.label})", ""])
+    compare_records("sources", old, new, source_words, report)
+    compare_records("claims", old, new, claim_words, report)
+    compare_estimates(old, new, threshold, report)
+    report.lines.append("")
+    if report.bump == 0:
+        report.lines.append("No differences in sources, claims or estimates.")
+    else:
+        report.lines.append(version_advice(old.version, new.version, report))
+    return report.lines
+
+
+def version_advice(old: str, new: str, report: Comparison) -> str:
+    """Whether the version step matches what the differences call for (see README, Versions)."""
+    names = {1: "patch", 2: "minor", 3: "major"}
+    need = f"the differences ({', '.join(dict.fromkeys(report.reasons))}) call for a {names[report.bump]} version"
+    try:
+        a, b = (tuple(int(p) for p in v.split(".")) for v in (old, new))
+    except ValueError:
+        return f"Version {old} → {new}: {need}."
+    if b < a:
+        return f"Version {old} → {new}: NEW is older than OLD — give the older version first."
+    if b == a:
+        return f"Version unchanged at {old}, but {need}."
+    step = next(3 - i for i in range(3) if b[i] != a[i])  # 3 major, 2 minor, 1 patch
+    return f"Version {old} → {new}: a {names[step]} step; {need}{'' if step >= report.bump else ' at least'}."
+
+
+def main(args) -> int:
+    with ExitStack() as stack:
+        try:
+            old, new = open_side(args.old, stack), open_side(args.new, stack)
+        except Unreadable as error:
+            print(error, file=sys.stderr)
+            return 2
+        print("\n".join(report_for(old, new, args.threshold)))
+    return 0
