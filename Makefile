@@ -63,7 +63,7 @@ baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.cs
 $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
 	$(PY) -m estimate baselines
 
-xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook ($(XLSX))
+xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook (data/derived/*.xlsx)
 $(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
 	$(PY) -m estimate xlsx
 
@@ -73,7 +73,7 @@ release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>
 cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)
 	@$(PY) -m estimate cite
 
-test: $(VENV_STAMP) ## Run the test suite: the package, ~50 broken copies, ranges, conflicts, baselines, the model
+test: $(VENV_STAMP) ## Run the tests: the package, ~60 broken copies, ranges, conflicts, baselines, the model, spreadsheets, releases
 	$(PY) -m pytest
 
 bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~40 min; not part of make test)

@@ -11,6 +11,7 @@ the document's creation time is the package's ``created``.
 
 import csv
 import io
+import math
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from estimate.tables import Loaded
 from estimate.versions import citation
 
 WIDTH = {"min": 8, "max": 60, "date": 11}
-README_WIDTH = 110
+README_WIDTH, DESCRIPTION_WIDTH = 110, 80
+LINE_HEIGHT = 15  # points per line of 11-point text
 CODEBOOK = ["table", "column", "title", "type", "required", "allowed values", "description", "example"]
 TEXT, DATE = "@", "yyyy-mm-dd"
 
@@ -90,6 +92,13 @@ def write_cell(sheet, row: int, col: int, value, fmt) -> None:
         raise ValueError(f"cannot write {value!r} to row {row + 1}, column {col + 1} (XlsxWriter status {status})")
 
 
+def wrapped_height(text: str, width: int) -> float:
+    """Row height for wrapped text: spreadsheets do not grow a row for it when opening a file."""
+    per_line = width - 6  # a column of width w holds about w characters; leave room for wide letters
+    lines = sum(max(1, math.ceil(len(part) / per_line)) for part in text.split("\n"))
+    return lines * LINE_HEIGHT
+
+
 def table_sheet(book, formats: Formats, resource: dict, rows: list[list[str]]) -> None:
     fields = resource["schema"]["fields"]
     sheet = book.add_worksheet(resource["name"])
@@ -132,10 +141,12 @@ def codebook_sheet(book, formats: Formats, descriptor: dict) -> None:
     for col, name in enumerate(CODEBOOK):
         values = [r[col] for r in rows]
         fmt = formats.paragraph if name == "description" else formats.by_type["string"]
-        sheet.set_column(col, col, 80 if name == "description" else width(name, values, "string"), fmt)
+        sheet.set_column(col, col, DESCRIPTION_WIDTH if name == "description" else width(name, values, "string"), fmt)
         sheet.write_string(0, col, name, formats.header)
         for i, value in enumerate(values, start=1):
             write_cell(sheet, i, col, value or None, fmt)
+    for i, row in enumerate(rows, start=1):
+        sheet.set_row(i, wrapped_height(row[CODEBOOK.index("description")], DESCRIPTION_WIDTH))
     sheet.freeze_panes(1, 2)
     sheet.autofilter(0, 0, len(rows), len(CODEBOOK) - 1)
 
@@ -192,6 +203,8 @@ def readme_sheet(book, formats: Formats, descriptor: dict, cff: dict) -> None:
     sheet.set_column(0, 0, README_WIDTH, formats.paragraph)
     styles = {"title": formats.title, "heading": formats.heading, "paragraph": formats.paragraph}
     for row, (style, text) in enumerate(readme_lines(descriptor, cff)):
+        if style == "paragraph":
+            sheet.set_row(row, wrapped_height(text, README_WIDTH))
         if style != "blank":
             write_cell(sheet, row, 0, text, styles[style])
 
