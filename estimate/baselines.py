@@ -16,7 +16,7 @@ import numpy as np
 from scipy.optimize import isotonic_regression
 
 from estimate.evidence import Figure, figures
-from estimate.outputs import DERIVED, run_writer, write_table
+from estimate.outputs import DERIVED, run_writer, table
 from estimate.tables import Loaded
 
 OUTPUT = DERIVED / "baselines.csv"
@@ -158,7 +158,7 @@ def reliability(package: Loaded) -> dict[str, int]:
 
 
 def build(package: Loaded, args):
-    return write_table(package.root, OUTPUT, COLUMNS, baseline_rows(figures(package), reliability(package)))
+    return {OUTPUT: table(COLUMNS, baseline_rows(figures(package), reliability(package)))}
 
 
 def main(args) -> int:

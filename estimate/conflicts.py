@@ -14,7 +14,7 @@ from itertools import permutations
 
 from estimate.evidence import Figure, figures
 from estimate.fit import FLAG_OUTLIER, FLAG_TAIL
-from estimate.outputs import DERIVED, UsageError, run_writer, write_table
+from estimate.outputs import DERIVED, UsageError, run_writer, table
 from estimate.tables import Loaded
 
 OUTPUT = DERIVED / "conflicts.csv"
@@ -171,7 +171,7 @@ def build(package: Loaded, args):
     claimants = package.tables["claimants"].by_key("claimant_id")
     rows = literal_conflicts(evidence) + model_conflicts(evidence, read_derived(package, CLAIM_FIT),
                                                           read_derived(package, CLAIMANT_BIAS), claimants)
-    return write_table(package.root, OUTPUT, COLUMNS, rows)
+    return {OUTPUT: table(COLUMNS, rows)}
 
 
 def main(args) -> int:

@@ -24,7 +24,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from estimate.evidence import figures  # noqa: E402
-from estimate.outputs import DERIVED, run_writer, write_bytes  # noqa: E402
+from estimate.outputs import DERIVED, run_writer  # noqa: E402
 from estimate.tables import Loaded  # noqa: E402
 
 FIGURES = Path("figures")
@@ -265,32 +265,32 @@ def as_of_figure(rows, words, lang):
     return finish(fig, words, words["as_of_title"], handles, labels, ncol=3)
 
 
-def save(fig, root: Path, name: str, lang: str) -> list[Path]:
-    """Write the figure as PNG and SVG, atomically, with no date or version inside."""
-    written = []
+def save(fig, name: str, lang: str) -> dict[Path, bytes]:
+    """The figure as PNG and SVG bytes, with no date or version inside."""
+    files = {}
     for fmt in FORMATS:
         buffer = io.BytesIO()
         fig.savefig(buffer, format=fmt, dpi=DPI, metadata=METADATA[fmt])
-        written += write_bytes(root, FIGURES / f"{name}.{lang}.{fmt}", buffer.getvalue())
+        files[FIGURES / f"{name}.{lang}.{fmt}"] = buffer.getvalue()
     plt.close(fig)
-    return written
+    return files
 
 
-def build(package: Loaded, args) -> list[Path]:
+def build(package: Loaded, args) -> dict[Path, bytes]:
     root = package.root
     estimates, as_of = read_csv(root, DERIVED / "estimates.csv"), read_csv(root, DERIVED / "estimates_as_of.csv")
     drawn = marks(package)
     style = styles(package, drawn)
     words = texts(package)
-    written = []
+    files = {}
     with plt.rc_context(STYLE):
         for lang in LANGUAGES:
             for quantity in QUANTITIES:
-                written += save(quantity_figure(estimates, drawn, style, words[lang], lang, quantity), root, quantity, lang)
-            written += save(claimants_figure(drawn, style, words[lang], lang), root, "claimants", lang)
-            written += save(as_of_figure(as_of, words[lang], lang), root, "as_of_killed", lang)
-            written += save(overview_figure(estimates, drawn, style, words[lang], lang), root, "overview", lang)
-    return written
+                files |= save(quantity_figure(estimates, drawn, style, words[lang], lang, quantity), quantity, lang)
+            files |= save(claimants_figure(drawn, style, words[lang], lang), "claimants", lang)
+            files |= save(as_of_figure(as_of, words[lang], lang), "as_of_killed", lang)
+            files |= save(overview_figure(estimates, drawn, style, words[lang], lang), "overview", lang)
+    return files
 
 
 def main(args) -> int:

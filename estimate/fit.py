@@ -21,7 +21,7 @@ from scipy import sparse
 from scipy.special import ndtr
 
 from estimate import model
-from estimate.outputs import DERIVED, UsageError, run_writer, write_table, write_text
+from estimate.outputs import DERIVED, UsageError, run_writer, table
 from estimate.ranges import MAIN, claim_ranges
 from estimate.tables import Loaded
 
@@ -528,21 +528,21 @@ def as_of_series(package: Loaded, config: dict) -> list[list]:
     return rows
 
 
-def build(package: Loaded, args) -> list[Path]:
+def build(package: Loaded, args) -> dict[Path, bytes]:
     config = load_config()
     known_by = args.as_of
     main = run_fit(package, config, known_by=known_by)
     sensitivity = [run_fit(package, config, lexicon, bias, known_by) for lexicon, bias in SENSITIVITY]
     estimates = estimate_rows(main, sensitivity, config, known_by)
     if known_by:
-        return write_table(package.root, DERIVED / f"estimates_as_of_{known_by}.csv", ESTIMATE_COLUMNS, estimates)
+        return {DERIVED / f"estimates_as_of_{known_by}.csv": table(ESTIMATE_COLUMNS, estimates)}
     runs = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
-    return (write_table(package.root, DERIVED / "estimates.csv", ESTIMATE_COLUMNS, estimates)
-            + write_table(package.root, DERIVED / "estimates_as_of.csv", ESTIMATE_COLUMNS, as_of_series(package, config))
-            + write_table(package.root, DERIVED / "claimant_bias.csv", BIAS_COLUMNS,
-                          bias_rows(main, {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}))
-            + write_table(package.root, DERIVED / "claim_fit.csv", CLAIM_COLUMNS, claim_rows(package, main))
-            + write_text(package.root, DERIVED / "fit.json", json_text(summary(config, runs))))
+    names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
+    return {DERIVED / "estimates.csv": table(ESTIMATE_COLUMNS, estimates),
+            DERIVED / "estimates_as_of.csv": table(ESTIMATE_COLUMNS, as_of_series(package, config)),
+            DERIVED / "claimant_bias.csv": table(BIAS_COLUMNS, bias_rows(main, names)),
+            DERIVED / "claim_fit.csv": table(CLAIM_COLUMNS, claim_rows(package, main)),
+            DERIVED / "fit.json": json_text(summary(config, runs)).encode("utf-8")}
 
 
 def main(args) -> int:

@@ -1,7 +1,10 @@
-"""What every command that writes shares: valid input first, then atomic, canonical CSV.
+"""What every command that writes shares: valid input first, then all outputs or none.
 
-A derived table is written to a temporary file beside its target and renamed into
-place, so a failure leaves the previous version intact, never a half-written file.
+A command's ``build(package, args)`` is pure: it returns its outputs as bytes by path
+and writes nothing. ``commit`` then writes each to a temporary file beside its target and,
+only once all are written, renames them into place. A failure while computing or writing
+(bad data, an exception in the fit, a full disk) therefore leaves every earlier output
+exactly as it was: never a half-written file, never a set of files from two runs.
 """
 
 import csv
@@ -41,7 +44,7 @@ def valid_package(root: Path) -> Loaded:
 
 
 def run_writer(args, build) -> int:
-    """Validate, then let ``build(package, args)`` write its outputs; report bad input plainly."""
+    """Validate, build the outputs, then commit them all; report bad input plainly."""
     try:
         package = valid_package(args.root)
     except InvalidPackage as error:
@@ -51,10 +54,14 @@ def run_writer(args, build) -> int:
               "Fix them and run the command again.", file=sys.stderr)
         return 1
     try:
-        written = build(package, args)
+        written = commit(args.root, build(package, args))
     except UsageError as error:
         print(error, file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"could not write {error.filename or 'the outputs'}: {error.strerror or error} — nothing was changed; "
+              "free some disk space or fix the folder's permissions, then run the command again", file=sys.stderr)
+        return 1
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -83,35 +90,38 @@ def csv_text(header: list[str], rows: list[list]) -> str:
     return stream.getvalue()
 
 
-def write_table(root: Path, rel: Path, header: list[str], rows: list[list]) -> list[Path]:
-    """Write a CSV (UTF-8, LF, minimal quoting), or to standard output when ``rel`` is '-'."""
-    text = csv_text(header, rows)
-    if str(rel) == "-":
-        sys.stdout.write(text)
-        return []
-    return write_text(root, rel, text)
+def table(header: list[str], rows: list[list]) -> bytes:
+    """A CSV file's bytes: UTF-8, LF, minimal quoting, canonical cells."""
+    return csv_text(header, rows).encode("utf-8")
 
 
-def write_text(root: Path, rel: Path, text: str) -> list[Path]:
-    """Write UTF-8 text atomically; returns the paths written, relative to root."""
-    return write_bytes(root, rel, text.encode("utf-8"))
+def commit(root: Path, outputs: dict[Path, bytes]) -> list[Path]:
+    """Write every output or none; '-' is standard output. Returns the paths written.
 
-
-def write_bytes(root: Path, rel: Path, data: bytes) -> list[Path]:
-    """Write a file atomically: a temporary file beside the target, renamed into place.
-
-    Returns the paths written, relative to root.
+    All temporary files are written first, so running out of space or permission leaves
+    the targets untouched; renames, the last step, do not need space.
     """
-    target = root / rel
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    staged: list[tuple[str, Path]] = []
     try:
-        with os.fdopen(handle, "wb") as f:
-            f.write(data)
-            # mkstemp makes the file private (0600); give it the mode any new file gets.
-            os.fchmod(f.fileno(), 0o666 & ~UMASK)
-        os.replace(temporary, target)
+        for rel, data in outputs.items():
+            if str(rel) == "-":
+                continue
+            target = root / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            staged.append((temporary, target))
+            with os.fdopen(handle, "wb") as f:
+                f.write(data)
+                # mkstemp makes the file private (0600); give it the mode any new file gets.
+                os.fchmod(f.fileno(), 0o666 & ~UMASK)
+        for temporary, target in staged:
+            os.replace(temporary, target)
     except BaseException:
-        os.unlink(temporary)
+        for temporary, _ in staged:
+            if os.path.exists(temporary):
+                os.unlink(temporary)
         raise
-    return [rel]
+    for rel, data in outputs.items():
+        if str(rel) == "-":
+            sys.stdout.write(data.decode("utf-8"))
+    return [rel for rel in outputs if str(rel) != "-"]

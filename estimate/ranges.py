@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from estimate.integrity import PARAMETERS
-from estimate.outputs import DERIVED, UsageError, cell, run_writer, write_table
+from estimate.outputs import DERIVED, UsageError, cell, run_writer, table
 from estimate.tables import Loaded, Row
 
 MAIN = "main"
@@ -166,10 +166,10 @@ def claim_ranges(package: Loaded, lexicon_name: str = MAIN) -> list[dict]:
     return rows
 
 
-def build(package: Loaded, args) -> list[Path]:
+def build(package: Loaded, args) -> dict[Path, bytes]:
     rows = claim_ranges(package, args.lexicon)
     output = args.output or (OUTPUT if args.lexicon == MAIN else Path("-"))
-    return write_table(package.root, output, COLUMNS, [[row[c] for c in COLUMNS] for row in rows])
+    return {output: table(COLUMNS, [[row[c] for c in COLUMNS] for row in rows])}
 
 
 def main(args) -> int:

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from estimate import versions
-from estimate.outputs import UsageError, run_writer, write_bytes
+from estimate.outputs import UsageError, run_writer
 from estimate.tables import DESCRIPTOR, Loaded
 from estimate.workbook import path_for
 
@@ -69,16 +69,15 @@ def name(descriptor: dict) -> str:
     return f"{descriptor['name']}-{descriptor['version']}"
 
 
-def build(package: Loaded, args) -> list[Path]:
+def build(package: Loaded, args) -> dict[Path, bytes]:
     problems = versions.check(package.root, package)
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
     descriptor = package.descriptor
     stamp = datetime.fromisoformat(descriptor["created"].replace("Z", "+00:00"))
     data = zip_bytes(contents(package), name(descriptor), stamp)
-    written = write_bytes(args.root, args.output / f"{name(descriptor)}.zip", data)
     print(f"sha256 {sha256(data)}", file=sys.stderr)
-    return written
+    return {args.output / f"{name(descriptor)}.zip": data}
 
 
 def main(args) -> int:

@@ -18,7 +18,7 @@ from pathlib import Path
 import xlsxwriter
 
 from estimate.citation import apa
-from estimate.outputs import DERIVED, run_writer, write_bytes
+from estimate.outputs import DERIVED, run_writer
 from estimate.tables import Loaded
 from estimate.versions import citation
 
@@ -227,8 +227,8 @@ def workbook_bytes(package: Loaded, cff: dict) -> bytes:
     return stream.getvalue()
 
 
-def build(package: Loaded, args) -> list[Path]:
-    return write_bytes(args.root, path_for(package.descriptor), workbook_bytes(package, citation(args.root)))
+def build(package: Loaded, args) -> dict[Path, bytes]:
+    return {path_for(package.descriptor): workbook_bytes(package, citation(args.root))}
 
 
 def main(args) -> int:

@@ -1,0 +1,108 @@
+"""A failure in any stage leaves every earlier output exactly as it was.
+
+Each stage runs on a complete copy of the package (tables, derived tables, workbook,
+figures, a previous release zip) three times, each time failing differently: bad data,
+an exception late in its computation, and a full disk while writing its last output.
+Afterwards every file of the copy must be byte for byte what it was, with no temporary
+file left behind.
+"""
+
+import errno
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, set_cell
+from estimate.cli import main
+
+# stage: (extra arguments, a function it calls late, the last file it writes)
+STAGES = {
+    "ranges": ([], "estimate.ranges.claim_ranges", "ranges.csv"),
+    "fit": ([], "estimate.fit.claim_rows", "fit.json"),
+    "conflicts": ([], "estimate.conflicts.model_conflicts", "conflicts.csv"),
+    "baselines": ([], "estimate.baselines.baseline_rows", "baselines.csv"),
+    "xlsx": ([], "estimate.workbook.table_sheet", "dprk-troops-russia-claims.xlsx"),
+    "figures": ([], "estimate.figures.overview_figure", "overview.es.svg"),
+    "release": ([], "estimate.release.zip_bytes", "dprk-troops-russia-claims-0.1.0.zip"),
+}
+
+
+@pytest.fixture
+def built(tmp_path) -> Path:
+    """A complete copy of the package with every output in place, and a previous release."""
+    root = tmp_path / "package"
+    root.mkdir()
+    for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, root / name)
+    for folder in ("data", "figures"):
+        shutil.copytree(REPO / folder, root / folder)
+    (root / "dist").mkdir()
+    (root / "dist/dprk-troops-russia-claims-0.1.0.zip").write_bytes(b"the previous release")
+    return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def run(stage: str, root: Path) -> int:
+    return main([stage, "--root", str(root), *STAGES[stage][0]])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_bad_data_changes_nothing(built, stage, capsys):
+    set_cell(built, "claims", "c007", "stated_value", "trescientos")
+    before = snapshot(built)
+    assert run(stage, built) == 1
+    assert "nothing was written" in capsys.readouterr().err
+    assert snapshot(built) == before
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_an_exception_in_the_stage_changes_nothing(built, stage, monkeypatch):
+    def fail(*args, **kwargs):
+        raise RuntimeError("injected failure")
+    monkeypatch.setattr(STAGES[stage][1], fail)
+    before = snapshot(built)
+    with pytest.raises(RuntimeError, match="injected failure"):
+        run(stage, built)
+    assert snapshot(built) == before
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_full_disk_while_writing_the_last_output_changes_nothing(built, stage, monkeypatch, capsys):
+    last = STAGES[stage][2]
+    real_fdopen = os.fdopen
+    refused = []
+
+    class FullDisk:
+        """A temporary file that accepts nothing: the disk filled up while writing it."""
+        def __init__(self, handle, path):
+            self.handle, self.path = handle, path
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            self.handle.close()
+        def write(self, data):
+            refused.append(self.path)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), self.path)
+        def fileno(self):
+            return self.handle.fileno()
+
+    def fdopen(fd, *args, **kwargs):
+        handle = real_fdopen(fd, *args, **kwargs)
+        path = os.readlink(f"/proc/self/fd/{fd}")
+        return FullDisk(handle, path) if Path(path).name.startswith(f".{last}.") else handle
+
+    # A valid change that moves every output, so that an output replaced early (before the
+    # disk filled up) would differ from the one it replaced.
+    set_cell(built, "hedges", "about", "low_factor", "0.78")
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    before = snapshot(built)
+    assert run(stage, built) == 1
+    assert refused, f"the stage never wrote {last}"
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "nothing was changed" in err
+    assert snapshot(built) == before
