@@ -4,7 +4,18 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from estimate import baselines, citation, conflicts, diff, figures, fit, ranges, release, validate, workbook
+from estimate import baselines, bump, citation, conflicts, diff, figures, fit, ranges, release, validate, workbook
+
+def share(text: str) -> float:
+    """A share such as 0.1, or a percentage such as 10%."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a share — write it as 0.1 or 10% (more than 0, at most 100%)")
+    return value
+
 
 def iso_date(text: str) -> date:
     try:
@@ -23,14 +34,20 @@ COMMANDS = {
     "xlsx": (workbook.main, "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
     "release": (release.main, "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
                               "documents and SHA256SUMS, the same bytes every time"),
-    "diff": (diff.main, "say what changed between two versions (package folders or release zips): claims, sources, estimates"),
+    "diff": (diff.main, "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
+                            "exit 0 when nothing did, 1 when something did"),
+    "bump": (bump.main, "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
     "cite": (citation.main, "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
+    "bump": [
+        (("version",), dict(metavar="X.Y.Z", help="the new version (see README, Versions: major, minor or patch)")),
+        (("--date",), dict(metavar="DATE", type=iso_date, help="the release date (YYYY-MM-DD; default: today)")),
+    ],
     "diff": [
         (("old",), dict(type=Path, metavar="OLD", help="the earlier version: a package folder or a release zip")),
         (("new",), dict(type=Path, metavar="NEW", help="the later version: a package folder or a release zip")),
-        (("--threshold",), dict(type=float, default=0.1, help="report estimates that moved by more than this share (default 0.1, i.e. 10%%)")),
+        (("--threshold",), dict(type=share, default=0.1, help="report estimates that moved by more than this share: 0.1 or 10%% (the default)")),
     ],
     "release": [
         (("--output",), dict(type=Path, default=Path("dist"), help="the folder to write the zip to (default: dist)")),

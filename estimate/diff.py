@@ -3,8 +3,9 @@
 OLD and NEW are package folders or release zips. The report lists sources and claims
 added, removed (which the versioning policy forbids) and changed, field by field; the
 columns added or removed; the estimates whose low, median or high moved by more than
-``--threshold`` (a share: 0.1 is 10%), grouped by quantity with the largest move; and
-the version change the differences call for. Tables are read as plain CSV through each
+``--threshold`` (0.1 or 10%), grouped by quantity with the largest move; and the
+version change the differences call for. Exit status as diff(1): 0 no differences,
+1 differences, 2 trouble. Tables are read as plain CSV through each
 side's own descriptor, so versions with different columns still compare.
 """
 
@@ -133,23 +134,26 @@ def source_words(row: dict) -> str:
     return short(row.get("title", ""))
 
 
-def moved(old: dict, new: dict, threshold: float) -> float:
-    """The largest relative move of low, median or high (0 when none is comparable)."""
-    largest = 0.0
-    for column in ESTIMATE_VALUES:
+LABELS = {"value_low": "low", "value_central": "median", "value_high": "high"}
+
+
+def moves(old: dict, new: dict, threshold: float) -> list[tuple[str, str, str, float]]:
+    """The low, median and high values that moved by more than ``threshold`` (relative to the
+    old value, or to 1 for values below 1), as (label, old, new, relative move); a bound that
+    opened or closed counts as an infinite move."""
+    result = []
+    for column, label in LABELS.items():
         a, b = old.get(column, ""), new.get(column, "")
         if a == b:
             continue
-        if a == "" or b == "":  # a bound that opened or closed
-            return float("inf")
-        largest = max(largest, abs(float(b) - float(a)) / max(abs(float(a)), 1.0))
-    return largest if largest > threshold else 0.0
+        size = float("inf") if "" in (a, b) else abs(float(b) - float(a)) / max(abs(float(a)), 1.0)
+        if size > threshold:
+            result.append((label, a, b, size))
+    return result
 
 
-def band(row: dict) -> str:
-    low, mid, high = (row.get(c, "") for c in ESTIMATE_VALUES)
-    fmt = lambda v: "open" if v == "" else f"{float(v):,.0f}"
-    return f"median {fmt(mid)}, band {fmt(low)}–{fmt(high)}"
+def shown(value: str) -> str:
+    return "open" if value == "" else f"{float(value):,.0f}"
 
 
 def compare_estimates(old: Side, new: Side, threshold: float, report: Comparison) -> None:
@@ -159,8 +163,8 @@ def compare_estimates(old: Side, new: Side, threshold: float, report: Comparison
     old_rows, new_rows = before[1], after[1]
     groups: dict[tuple, list] = {}
     for key, row in new_rows.items():
-        if key in old_rows and (size := moved(old_rows[key], row, threshold)):
-            groups.setdefault((row["subject_id"], row["quantity"]), []).append((size, row["date"], old_rows[key], row))
+        if key in old_rows and (moved := moves(old_rows[key], row, threshold)):
+            groups.setdefault((row["subject_id"], row["quantity"]), []).append((max(m[3] for m in moved), row["date"], moved))
     only_old, only_new = len(set(old_rows) - set(new_rows)), len(set(new_rows) - set(old_rows))
     total = sum(len(g) for g in groups.values())
     report.lines.append(f"Estimates: {total} of {len(set(old_rows) & set(new_rows))} shared dates moved by more than "
@@ -170,9 +174,10 @@ def compare_estimates(old: Side, new: Side, threshold: float, report: Comparison
         # least, and a major version if the estimates now mean something else.
         report.need(1, "estimates moved")
     for (subject, quantity), rows in sorted(groups.items()):
-        size, day, a, b = max(rows, key=lambda r: (r[0], r[1]))
-        how = "a bound opened or closed" if size == float("inf") else f"{size:+.0%}".replace("+", "")
-        report.lines.append(f"  {subject} {quantity}: {len(rows)} dates; largest at {day} ({how}): {band(a)} → {band(b)}")
+        _, day, moved = max(rows, key=lambda r: (r[0], r[1]))
+        what = "; ".join(f"{label} {shown(a)} → {shown(b)}" + ("" if size == float("inf") else f" ({'+' if float(b) > float(a) else '−'}{size:.0%})")
+                         for label, a, b, size in moved)
+        report.lines.append(f"  {subject} {quantity}: {len(rows)} dates; the largest move, at {day}: {what}")
 
 
 def report_for(old: Side, new: Side, threshold: float) -> list[str]:
@@ -212,5 +217,7 @@ def main(args) -> int:
         except Unreadable as error:
             print(error, file=sys.stderr)
             return 2
-        print("\n".join(report_for(old, new, args.threshold)))
-    return 0
+        lines = report_for(old, new, args.threshold)
+        print("\n".join(lines))
+    # As diff(1) does: 0 when the versions do not differ, 1 when they do, 2 for trouble.
+    return 0 if lines[-1].startswith("No differences") else 1

@@ -70,14 +70,20 @@ def name(descriptor: dict) -> str:
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
-    problems = versions.check(package.root, package)
+    problems = versions.check(package.root, package) + versions.unreleased(package.root)
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
     descriptor = package.descriptor
     stamp = datetime.fromisoformat(descriptor["created"].replace("Z", "+00:00"))
     data = zip_bytes(contents(package), name(descriptor), stamp)
+    target = args.output / f"{name(descriptor)}.zip"
+    earlier = package.root / target
+    if earlier.is_file() and earlier.read_bytes() != data:
+        raise UsageError(f"{target} already holds a different {descriptor['version']}, and a released version never changes — "
+                         "bump the version (python -m estimate bump X.Y.Z), or delete that zip if it was never published; "
+                         "nothing was written.")
     print(f"sha256 {sha256(data)}", file=sys.stderr)
-    return {args.output / f"{name(descriptor)}.zip": data}
+    return {target: data}
 
 
 def main(args) -> int:

@@ -35,6 +35,7 @@ class Release:
     released: date | None
     line: int
     claims: dict[str, list[str]] = field(default_factory=lambda: {kind: [] for kind in SECTIONS.values()})
+    entries: int = 0  # bullet lines under the heading
 
 
 def expand(text: str) -> list[str]:
@@ -58,8 +59,10 @@ def changelog(text: str) -> list[Release]:
             kind = None
         elif section := SECTION.match(line):
             kind = SECTIONS.get(section["title"])
-        elif kind and releases and line.lstrip().startswith("- "):
-            releases[-1].claims[kind] += expand(line)
+        elif releases and line.startswith("- "):
+            releases[-1].entries += 1
+            if kind:
+                releases[-1].claims[kind] += expand(line)
     return releases
 
 
@@ -97,6 +100,14 @@ def check(root: Path, package: Loaded) -> list[Problem]:
                                 f"{version} of {day} — write '## {version} — {day}' above it, with what changed"))
     problems += claim_accounts(package, releases)
     return problems
+
+
+def unreleased(root: Path) -> list[Problem]:
+    """Changes listed under '## Unreleased', which a release of the current version would hide."""
+    releases = changelog((root / CHANGELOG).read_text(encoding="utf-8"))
+    return [Problem(CHANGELOG, r.line, None, f"'## Unreleased' lists {r.entries} change(s) that no version holds yet — "
+                                             "give them a version first: python -m estimate bump X.Y.Z")
+            for r in releases if r.version == "Unreleased" and r.entries]
 
 
 def claim_accounts(package: Loaded, releases: list[Release]) -> list[Problem]:

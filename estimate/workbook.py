@@ -17,7 +17,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from estimate.citation import apa
+from estimate.citation import apa, bibtex
 from estimate.outputs import DERIVED, run_writer
 from estimate.tables import Loaded
 from estimate.versions import citation
@@ -110,6 +110,8 @@ def table_sheet(book, formats: Formats, resource: dict, rows: list[list[str]]) -
             write_cell(sheet, i, col, typed(row[col], f["type"]), fmt)
     sheet.freeze_panes(1, 1)
     sheet.autofilter(0, 0, max(len(rows), 1), len(fields) - 1)
+    sheet.set_landscape()
+    sheet.repeat_rows(0)
 
 
 def allowed(field: dict) -> str:
@@ -149,6 +151,9 @@ def codebook_sheet(book, formats: Formats, descriptor: dict) -> None:
         sheet.set_row(i, wrapped_height(row[CODEBOOK.index("description")], DESCRIPTION_WIDTH))
     sheet.freeze_panes(1, 2)
     sheet.autofilter(0, 0, len(rows), len(CODEBOOK) - 1)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
+    sheet.repeat_rows(0)
 
 
 def readme_lines(descriptor: dict, cff: dict) -> list[tuple[str, str]]:
@@ -163,7 +168,8 @@ def readme_lines(descriptor: dict, cff: dict) -> list[tuple[str, str]]:
         ("blank", ""),
         ("heading", "How to cite / Cómo citar"),
         ("paragraph", apa(cff)),
-        ("paragraph", "BibTeX and other formats: run 'make cite' in the package folder, or read CITATION.cff."),
+        ("paragraph", bibtex(cff, f"{descriptor['name']}-{descriptor['version']}")),
+        ("paragraph", "The same in Citation File Format: CITATION.cff, beside datapackage.json."),
         ("blank", ""),
         ("heading", "Licence / Licencia"),
         ("paragraph", f"Tables and documentation: {licence['title']} ({licence['path']}). The archived source texts in "
@@ -180,6 +186,7 @@ def readme_lines(descriptor: dict, cff: dict) -> list[tuple[str, str]]:
                       "'estimates' is the fitted model's median and bands for each quantity and date; 'conflicts' lists "
                       "claims that cannot both hold as worded. Claims are claims: they record what was asserted, not "
                       "what is true. Dates are calendar dates; an empty cell means no value (for example an open upper bound)."),
+        ("blank", ""),
         ("heading", "Cómo leer este libro"),
         ("paragraph", "Una hoja por tabla del paquete de datos, con las mismas filas y columnas que su archivo CSV. Los "
                       "CSV son los datos canónicos; este libro se genera a partir de ellos con 'make xlsx'. El significado, "
@@ -201,6 +208,8 @@ def readme_lines(descriptor: dict, cff: dict) -> list[tuple[str, str]]:
 def readme_sheet(book, formats: Formats, descriptor: dict, cff: dict) -> None:
     sheet = book.add_worksheet("README")
     sheet.set_column(0, 0, README_WIDTH, formats.paragraph)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
     styles = {"title": formats.title, "heading": formats.heading, "paragraph": formats.paragraph}
     for row, (style, text) in enumerate(readme_lines(descriptor, cff)):
         if style == "paragraph":

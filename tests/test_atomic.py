@@ -1,7 +1,7 @@
 """A failure in any stage leaves every earlier output exactly as it was.
 
 Each stage runs on a complete copy of the package (tables, derived tables, workbook,
-figures, a previous release zip) three times, each time failing differently: bad data,
+figures, an earlier release zip) three times, each time failing differently: bad data,
 an exception late in its computation, and a full disk while writing its last output.
 Afterwards every file of the copy must be byte for byte what it was, with no temporary
 file left behind.
@@ -31,7 +31,7 @@ STAGES = {
 
 @pytest.fixture
 def built(tmp_path) -> Path:
-    """A complete copy of the package with every output in place, and a previous release."""
+    """A complete copy of the package with every output in place, and an earlier release."""
     root = tmp_path / "package"
     root.mkdir()
     for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
@@ -39,7 +39,7 @@ def built(tmp_path) -> Path:
     for folder in ("data", "figures"):
         shutil.copytree(REPO / folder, root / folder)
     (root / "dist").mkdir()
-    (root / "dist/dprk-troops-russia-claims-0.1.0.zip").write_bytes(b"the previous release")
+    (root / "dist/dprk-troops-russia-claims-0.0.9.zip").write_bytes(b"an earlier release")
     return root
 
 

@@ -36,13 +36,14 @@ def release_zip(tmp_path_factory):
 
 def test_a_release_and_its_own_folder_do_not_differ(release_zip):
     result = diff(release_zip, REPO)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, result.stderr  # as diff(1): 0 when nothing differs
     assert "No differences in sources, claims or estimates." in result.stdout
 
 
 def test_one_changed_claim_is_named_with_its_field(release_zip, package):
     set_cell(package, "claims", "c018", "stated_value", "2100")
     result = diff(release_zip, package)
+    assert result.returncode == 1, result.stderr  # as diff(1): 1 when something differs
     assert "Claims: 0 added, 0 removed, 1 changed" in result.stdout
     assert "~ c018 (s003, kor-nis, killed): 'alrededor de 2 mil'" in result.stdout
     assert "stated_value: '2000' → '2100'" in result.stdout
@@ -70,10 +71,19 @@ def test_estimates_that_moved_beyond_the_threshold_are_grouped_by_quantity(packa
     out = diff(REPO, package).stdout
     with open(REPO / "data/derived/estimates.csv", encoding="utf-8") as f:
         killed = sum(1 for r in csv.DictReader(f) if r["quantity"] == "killed" and float(r["value_central"]) > 0)
-    assert f"dprk_forces killed: {killed} dates; largest at" in out and "(30%)" in out
+    assert f"dprk_forces killed: {killed} dates; the largest move, at " in out
+    line = next(l for l in out.splitlines() if "dprk_forces killed:" in l)
+    assert ": median " in line and line.endswith("(+30%)") and "low" not in line  # only the median moved
     assert "wounded" not in out
     assert "the differences (estimates moved) call for a patch version" in out
     assert "dprk_forces wounded:" in diff(REPO, package, "--threshold", "0.01").stdout
+    assert "dprk_forces wounded:" in diff(REPO, package, "--threshold", "1%").stdout
+
+
+@pytest.mark.parametrize("threshold", ["10", "-0.1", "0", "ten"])
+def test_a_threshold_that_is_not_a_share_is_refused(threshold):
+    result = diff(REPO, REPO, "--threshold", threshold)
+    assert result.returncode == 2 and "write it as 0.1 or 10%" in result.stderr
 
 
 def test_a_new_column_is_named_and_calls_for_a_minor_version(package):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, set_cell
 from estimate import release
 from estimate.tables import load
 
@@ -103,16 +103,37 @@ def test_a_changed_byte_fails_frictionless_validate(unpacked, tmp_path):
     assert result.returncode != 0 and "hash-count" in result.stdout
 
 
-def test_a_version_that_disagrees_is_not_released(tmp_path):
+@pytest.fixture
+def built_copy(tmp_path) -> Path:
     root = tmp_path / "package"
     root.mkdir()
     for name in ("datapackage.json", "README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md"):
         shutil.copy(REPO / name, root / name)
     for folder in ("data", "figures"):
         shutil.copytree(REPO / folder, root / folder)
-    cff = root / "CITATION.cff"
+    return root
+
+
+def test_a_version_that_disagrees_is_not_released(built_copy, tmp_path):
+    cff = built_copy / "CITATION.cff"
     cff.write_text(cff.read_text(encoding="utf-8").replace('version: "0.1.0"', 'version: "0.2.0"'), encoding="utf-8")
-    result = build(root, tmp_path / "dist")
+    result = build(built_copy, tmp_path / "dist")
     assert result.returncode == 2
     assert "CITATION.cff: version is '0.2.0' but datapackage.json's version is '0.1.0'" in result.stderr
     assert not (tmp_path / "dist").exists()
+
+
+def test_changes_waiting_under_unreleased_are_not_released_as_the_old_version(built_copy):
+    log = built_copy / "CHANGELOG.md"
+    log.write_text(log.read_text(encoding="utf-8").replace("## 0.1.0 — 2026-11-22", "## Unreleased\n\n- A note.\n\n## 0.1.0 — 2026-11-22"),
+                   encoding="utf-8")
+    result = build(built_copy, built_copy / "dist")
+    assert result.returncode == 2 and "'## Unreleased' lists 1 change(s)" in result.stderr
+
+
+def test_a_released_version_is_never_rebuilt_with_other_contents(built_copy):
+    assert build(built_copy, built_copy / "dist").returncode == 0
+    assert build(built_copy, built_copy / "dist").returncode == 0  # the same bytes again: fine
+    set_cell(built_copy, "claims", "c011", "note", "A corrected note.")
+    result = build(built_copy, built_copy / "dist")
+    assert result.returncode == 2 and "already holds a different 0.1.0" in result.stderr

@@ -218,3 +218,25 @@ def test_workbook_cells_are_typed_in_the_file_itself():
     assert len(sheets_xml) == 2 + len(RESOURCES)
     assert not any("<f>" in x or "<f " in x for x in sheets_xml)
     assert all('ySplit="1"' in x and "<autoFilter" in x for x in sheets_xml[1:])
+
+
+def test_wrapped_readme_rows_are_tall_enough_to_show_their_text():
+    """Spreadsheets do not grow a row for wrapped text when opening a file: each paragraph's
+    row must be tall enough for its lines, counting a column of width w as w characters."""
+    from estimate.workbook import LINE_HEIGHT, README_WIDTH
+    with zipfile.ZipFile(WORKBOOK) as book:
+        readme = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+        shared = ET.fromstring(book.read("xl/sharedStrings.xml"))
+    strings = ["".join(si.itertext()) for si in shared]
+    checked = 0
+    for number, attributes, body in re.findall(r'<row r="(\d+)"([^>]*)>(.*?)</row>', readme):
+        cell = re.search(r't="s"[^>]*><v>(\d+)</v>', body)
+        if not cell:
+            continue
+        text = strings[int(cell.group(1))]
+        lines = sum(max(1, math.ceil(len(part) / README_WIDTH)) for part in text.split("\n"))
+        height = re.search(r'ht="([\d.]+)"', attributes)
+        if lines > 1:
+            assert height and float(height.group(1)) >= lines * LINE_HEIGHT, f"README row {number} is too short for {text[:40]!r}"
+            checked += 1
+    assert checked >= 5

@@ -115,3 +115,26 @@ def test_make_cite_prints_the_current_version():
     version = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["version"]
     assert f"(Version {version}) [Data set]." in result.stdout
     assert f"@misc{{dprk-troops-russia-claims-{version}," in result.stdout
+
+
+def test_bump_writes_the_version_and_date_in_all_three_places(release):
+    from estimate.cli import main
+    edit(release / "CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## Unreleased\n\n### Claims corrected\n- c011: note.\n\n## 0.1.0 — 2026-11-22")
+    assert main(["bump", "0.1.1", "--date", "2026-12-01", "--root", str(release)]) == 0
+    descriptor = json.loads((release / "datapackage.json").read_text(encoding="utf-8"))
+    assert (descriptor["version"], descriptor["created"]) == ("0.1.1", "2026-12-01T00:00:00Z")
+    assert "## 0.1.1 — 2026-12-01\n" in (release / "CHANGELOG.md").read_text(encoding="utf-8")
+    cff = yaml.safe_load((release / "CITATION.cff").read_text(encoding="utf-8"))
+    assert (cff["version"], cff["date-released"]) == ("0.1.1", "2026-12-01")
+    assert problems(release) == []
+
+
+@pytest.mark.parametrize("version, says", [("0.1.0", "is not after the current version 0.1.0"),
+                                           ("1.0", "is not a version"),
+                                           ("0.2.0", "no '## Unreleased' heading")])
+def test_bump_refuses_and_changes_nothing(release, version, says, capsys):
+    from estimate.cli import main
+    before = {p: p.read_bytes() for p in release.rglob("*") if p.is_file()}
+    assert main(["bump", version, "--root", str(release)]) == 2
+    assert says in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in release.rglob("*") if p.is_file()} == before
