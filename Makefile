@@ -22,7 +22,7 @@ XLSX := $(DERIVED)/dprk-troops-russia-claims.xlsx
 FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
 FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
-.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release test bench clean requirements
+.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release test check bench clean requirements
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -75,6 +75,18 @@ cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITA
 
 test: $(VENV_STAMP) ## Run the tests: the package, ~60 broken copies, ranges, conflicts, baselines, the model, spreadsheets, releases
 	$(PY) -m pytest
+
+# Every stage that writes a committed output, in dependency order. `check` runs them all
+# whatever make thinks is current: committed outputs must be exactly what the code makes.
+STAGES := ranges fit conflicts baselines xlsx figures
+
+check: $(VENV_STAMP) ## What CI runs: validate, the tests, then rebuild every output and require a clean git status
+	$(PY) -m estimate validate
+	$(MAKE) --no-print-directory test
+	for stage in $(STAGES); do $(PY) -m estimate $$stage || exit 1; done
+	@git diff --quiet --exit-code && test -z "$$(git status --porcelain)" \
+	  || { git status --short; echo "The rebuild changed or added the files above: run 'make derived figures' and commit them." >&2; exit 1; }
+	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
 bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~40 min; not part of make test)
 benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py

@@ -1,0 +1,57 @@
+"""Every command the README names and every Makefile target exists and runs (dry-run where slow)."""
+
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO
+from estimate.cli import COMMANDS
+
+README = (REPO / "README.md").read_text(encoding="utf-8")
+MAKEFILE = (REPO / "Makefile").read_text(encoding="utf-8")
+PHONY = re.search(r"^\.PHONY: (.+)$", MAKEFILE, re.MULTILINE).group(1).split()
+DOCUMENTED = re.findall(r"^([a-z][a-z_-]*):.*## ", MAKEFILE, re.MULTILINE)
+# In code: `make x …` spans, and lines of code blocks that start with make.
+CODE_BLOCKS = "\n".join(re.findall(r"^```[a-z]*\n(.*?)^```", README, re.MULTILINE | re.DOTALL))
+README_TARGETS = set(re.findall(r"`make ([a-z][a-z_-]*)", README) + re.findall(r"^make ([a-z][a-z_-]*)", CODE_BLOCKS, re.MULTILINE))
+README_COMMANDS = set(re.findall(r"python -m estimate ([a-z][a-z-]*)", README))
+
+
+def test_every_phony_target_has_a_help_line_and_every_help_line_is_phony():
+    assert sorted(PHONY) == sorted(DOCUMENTED)
+
+
+@pytest.mark.parametrize("target", PHONY)
+def test_every_make_target_runs_as_a_dry_run(target):
+    result = subprocess.run(["make", "-n", target], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_make_target_in_the_readme_exists_and_every_target_is_documented():
+    assert README_TARGETS - set(PHONY) == set()
+    assert set(PHONY) - README_TARGETS - {"help"} == set()
+
+
+def test_every_estimate_command_in_the_readme_exists_and_every_command_is_documented():
+    assert README_COMMANDS - set(COMMANDS) == set()
+    assert set(COMMANDS) - README_COMMANDS == set()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_estimate_command_answers_help(command):
+    result = subprocess.run([sys.executable, "-m", "estimate", command, "--help"], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0 and "usage: python -m estimate " + command in result.stdout
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["validate"], "The data package is valid"),
+    (["cite"], "BibTeX:"),
+    (["ranges", "--lexicon", "wide"], "claim_id,"),
+    (["diff", ".", "."], "No differences"),
+])
+def test_the_quick_readme_commands_run_for_real(argv, says):
+    result = subprocess.run([sys.executable, "-m", "estimate", *argv], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert says in result.stdout
