@@ -4,7 +4,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from estimate import baselines, bump, citation, conflicts, diff, figures, fit, ranges, release, validate, workbook
+from estimate import baselines, bump, citation, conflicts, diff, figures, fit, intake, ranges, release, validate, workbook
 
 def share(text: str) -> float:
     """A share such as 0.1, or a percentage such as 10%."""
@@ -26,6 +26,10 @@ def iso_date(text: str) -> date:
 
 COMMANDS = {
     "validate": (validate.main, "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
+    "new-source": (intake.source_main, "archive a new article as the next data/texts/sNNN.txt and print its sources.csv row "
+                                       "(--append adds it, with its resource in datapackage.json, once the package stays valid)"),
+    "new-claim": (intake.claim_main, "print the claims.csv row for a figure in a source: next id, its sentence, hedge, numbers, "
+                                     "dates (--append adds it once the package stays valid)"),
     "ranges": (ranges.main, "write each claim's interval to data/derived/ranges.csv"),
     "fit": (fit.main, "fit the model: data/derived/estimates.csv, estimates_as_of.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
     "conflicts": (conflicts.main, "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
@@ -40,6 +44,39 @@ COMMANDS = {
     "cite": (citation.main, "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
+    "new-source": [
+        (("text",), dict(type=Path, metavar="ARTICLE.txt", help="the article's text, UTF-8, exactly as published (it is archived byte for byte)")),
+        (("--published",), dict(required=True, metavar="DATE", type=iso_date, help="publication date, or the earliest it can be (YYYY-MM-DD)")),
+        (("--published-latest",), dict(metavar="DATE", type=iso_date, help="the latest the publication date can be (default: --published)")),
+        (("--basis",), dict(required=True, choices=["printed", "inferred"], help="printed on the article, or inferred from its text")),
+        (("--evidence",), dict(required=True, help="the words or reasoning the dates rest on")),
+        (("--title",), dict(help="the headline, verbatim (default: the first sentence, as title_kind first_sentence)")),
+        (("--outlet",), dict(help="the outlet that published it, if the text says")),
+        (("--url",), dict(help="where it was published, if known")),
+        (("--language",), dict(default="es", help="two-letter language code (default: es)")),
+        (("--note",), dict(help="anything a reader should know about the source")),
+        (("--append",), dict(action="store_true", help="add the row to the package (after validating the result) instead of only printing it")),
+    ],
+    "new-claim": [
+        (("--source",), dict(required=True, help="the source_id, e.g. s005")),
+        (("--claimant",), dict(required=True, help="the claimant_id of the original speaker (see data/claimants.csv)")),
+        (("--quantity",), dict(required=True, help="deployed, killed, wounded, casualties, captured, …")),
+        (("--phrase",), dict(required=True, help="the figure's words, verbatim, e.g. 'al menos 3.000'")),
+        (("--quote",), dict(help="the sentence, verbatim (default: the one sentence of the source that holds the phrase)")),
+        (("--subject",), dict(default="dprk_forces", help="the counted force (default: dprk_forces)")),
+        (("--hedge",), dict(help="the hedge_id (default: the hedge whose wording the phrase uses, else bare)")),
+        (("--time-scope",), dict(default="cumulative", choices=["cumulative", "increment", "planned"], help="default: cumulative")),
+        (("--unit",), dict(default="persons", help="default: persons")),
+        (("--as-of",), dict(metavar="DATE", type=iso_date, help="the date the text gives for the figure (default: the publication dates)")),
+        (("--as-of-latest",), dict(metavar="DATE", type=iso_date, help="the latest that date can be, for a span")),
+        (("--evidence",), dict(help="with --as-of: the words that date the figure")),
+        (("--origin",), dict(help="for a relay: the claim_id of the first report")),
+        (("--casualty-definition",), dict(help="for casualties: what the text counts (default: unspecified)")),
+        (("--attribution",), dict(default="explicit", choices=["explicit", "context"], help="default: explicit (none for unattributed)")),
+        (("--via",), dict(help="an intermediary, e.g. a lawmaker briefed by an intelligence service")),
+        (("--note",), dict(help="interpretation a reader should know")),
+        (("--append",), dict(action="store_true", help="add the row to the package (after validating the result) instead of only printing it")),
+    ],
     "bump": [
         (("version",), dict(metavar="X.Y.Z", help="the new version (see README, Versions: major, minor or patch)")),
         (("--date",), dict(metavar="DATE", type=iso_date, help="the release date (YYYY-MM-DD; default: today)")),

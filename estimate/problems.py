@@ -23,7 +23,14 @@ class Problem:
         if self.column is not None:
             where += f"," if self.row is not None else ""
             where += f" column {self.column}"
-        return f"{where}: {self.message}"
+        # One problem, one line, whatever a damaged file put into a value.
+        return f"{where}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")
+
+
+def shown(value, limit: int = 60) -> str:
+    """A value as a message quotes it: in quotes, escaped, and cut short when long."""
+    text = str(value)
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} characters)"
 
 
 def sort_key(problem: Problem) -> tuple:

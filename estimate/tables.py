@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from estimate.problems import Problem
+from estimate.problems import Problem, shown
 
 DESCRIPTOR = "datapackage.json"
 BOM = b"\xef\xbb\xbf"
@@ -130,10 +130,13 @@ def check_header(rel: str, header: list[str], names: list[str]) -> list[Problem]
     for name in names:
         if name not in header:
             problems.append(Problem(rel, 1, name, f"the required column '{name}' is missing — add it (see its description in {DESCRIPTOR})"))
+    if any("\n" in name for name in header):
+        return [Problem(rel, 1, None, "a quotation mark in the header row is never closed, so the rest of the file reads as one "
+                                      "cell — remove the stray \" or close it")]
     for name in header:
         if name not in names:
-            problems.append(Problem(rel, 1, name or "(blank)",
-                                    f"'{name}' is not a column of this table — remove it, or add it to the schema in {DESCRIPTOR} with a title and description"))
+            problems.append(Problem(rel, 1, shown(name, 30) if name else "(blank)",
+                                    f"{shown(name)} is not a column of this table — remove it, or add it to the schema in {DESCRIPTOR} with a title and description"))
     seen = set()
     for name in header:
         if name in seen:

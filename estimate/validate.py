@@ -15,7 +15,7 @@ from pathlib import Path
 from frictionless import Package
 
 from estimate import integrity
-from estimate.problems import Problem, sort_key
+from estimate.problems import Problem, shown, sort_key
 from estimate.tables import DESCRIPTOR, Loaded, load
 
 TYPE_HINTS = {
@@ -64,17 +64,17 @@ def describe(resource: dict, resources: dict, error) -> Problem:
         value = error.cells[list(fields).index(column)]
         target = next(fk["reference"] for fk in resource["schema"]["foreignKeys"] if fk["fields"][0] == column)
         target_path = resources[target["resource"] or resource["name"]]["path"]
-        message = f"{value!r} is not a {target['fields'][0]} in {target_path} — add it there or fix the spelling"
+        message = f"{shown(value)} is not a {target['fields'][0]} in {target_path} — add it there or fix the spelling"
     elif kind == "type-error":
         field = fields[column]
-        message = f"{cell!r} is not a valid {field['type']} — {TYPE_HINTS.get(field['type'], 'see ' + DESCRIPTOR)}"
+        message = f"{shown(cell)} is not a valid {field['type']} — {TYPE_HINTS.get(field['type'], 'see ' + DESCRIPTOR)}"
     elif kind == "constraint-error":
         message = constraint_message(fields[column], cell, error.note)
     elif kind in ("unique-error", "primary-key"):
         column = column or resource["schema"]["primaryKey"][0]
         first = re.search(r'position "(\d+)"', error.note)
         where = f" in row {first.group(1)}" if first else ""
-        message = f"{cell if cell is not None else error.cells[0]!r} is already used{where} — it must be unique: give this row a new id"
+        message = f"{shown(cell if cell is not None else error.cells[0])} is already used{where} — it must be unique: give this row a new id"
     elif kind == "blank-row":
         message = "the row is blank — delete it"
     elif kind == "extra-cell":
@@ -94,15 +94,15 @@ def constraint_message(field: dict, cell, note: str) -> str:
     if name == "required":
         return "is empty, but required — fill it in"
     if name == "enum":
-        return f"{cell!r} is not one of: {', '.join(rules['enum'])} — use one of these"
+        return f"{shown(cell)} is not one of: {', '.join(rules['enum'])} — use one of these"
     if name in ("minimum", "maximum"):
         word = "below the minimum" if name == "minimum" else "above the maximum"
         return f"{cell} is {word} {rules[name]} — correct it"
     if name == "pattern":
-        return f"{cell!r} is not of the expected form (like '{field.get('example', '')}') — correct it"
+        return f"{shown(cell)} is not of the expected form (like '{field.get('example', '')}') — correct it"
     if name == "unique":
-        return f"{cell!r} is already used — it must be unique"
-    return f"{cell!r} breaks the constraint {note} — see {DESCRIPTOR}"
+        return f"{shown(cell)} is already used — it must be unique"
+    return f"{shown(cell)} breaks the constraint {note} — see {DESCRIPTOR}"
 
 
 def main(args) -> int:

@@ -5,10 +5,18 @@ Broken variants are always made in a copy; tests never edit the repository's dat
 
 import csv
 import io
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: the same examples on every CI run (a failure there is never luck), new
+# ones on every local run, and a long search with HYPOTHESIS_PROFILE=deep.
+settings.register_profile("ci", derandomize=True)
+settings.register_profile("deep", max_examples=3000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 REPO = Path(__file__).resolve().parent.parent
 

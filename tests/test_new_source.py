@@ -1,0 +1,114 @@
+"""The new-user path end to end: archive an article, add its claims, rebuild, see them counted.
+
+The article is an invented test text (tests/fixtures/article_s_test.txt), added to a copy
+of the package with the commands the README gives; every stage then runs on the copy.
+"""
+
+import csv
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
+TITLE = "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia."
+STAGES = ["ranges", "fit", "conflicts", "baselines", "xlsx", "figures"]
+
+
+def estimate(root: Path, *argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "estimate", *argv, "--root", str(root)], cwd=REPO, capture_output=True, text=True)
+
+
+def rows(root: Path, rel: str) -> list[dict]:
+    with open(root / rel, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def copy_package(where: Path) -> Path:
+    where.mkdir()
+    for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, where / name)
+    for folder in ("data", "figures"):
+        shutil.copytree(REPO / folder, where / folder)
+    return where
+
+
+@pytest.fixture(scope="module")
+def grown(tmp_path_factory) -> Path:
+    """The package after the README's workflow: new-source, new-claim, then every stage."""
+    root = copy_package(tmp_path_factory.mktemp("new") / "package")
+    steps = [
+        ["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred", "--title", TITLE,
+         "--evidence", "Test fixture: 'este martes', dated for the test.", "--append"],
+        ["new-claim", "--source", "s005", "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "al menos 3.500", "--append"],
+        ["validate"],
+    ] + [[stage] for stage in STAGES]
+    for step in steps:
+        result = estimate(root, *step)
+        assert result.returncode == 0, f"{step}: {result.stderr}"
+    return root
+
+
+def test_the_source_is_archived_byte_for_byte_with_its_hash(grown):
+    assert (grown / "data/texts/s005.txt").read_bytes() == ARTICLE.read_bytes()
+    [source] = [r for r in rows(grown, "data/sources.csv") if r["source_id"] == "s005"]
+    assert source["title"] == TITLE and source["title_kind"] == "headline" and source["published_date_precision"] == "day"
+
+
+def test_the_claim_row_is_filled_from_the_text(grown):
+    [claim] = [r for r in rows(grown, "data/claims.csv") if r["claim_id"] == "c028"]
+    assert claim["quote"].startswith("La Agencia Nacional de Inteligencia de Corea del Sur estimó este martes que al menos 3.500")
+    assert (claim["hedge_id"], claim["stated_value"], claim["origin_id"]) == ("at_least", "3500", "c028")
+    assert (claim["as_of_date_earliest"], claim["as_of_date_basis"]) == ("2025-12-02", "publication")
+
+
+def test_its_range_is_an_open_interval_from_the_stated_number(grown):
+    [r] = [r for r in rows(grown, "data/derived/ranges.csv") if r["claim_id"] == "c028"]
+    assert float(r["value_low"]) == 3500 and r["high_is_open"] == "true"
+
+
+def test_the_fit_uses_it_and_killed_rises_to_it(grown):
+    [used] = [r for r in rows(grown, "data/derived/claim_fit.csv") if r["claim_id"] == "c028"]
+    assert used["used_in_fit"] == "true"
+    before = {r["date"]: float(r["value_central"]) for r in rows(REPO, "data/derived/estimates.csv") if r["quantity"] == "killed"}
+    after = {r["date"]: float(r["value_central"]) for r in rows(grown, "data/derived/estimates.csv") if r["quantity"] == "killed"}
+    last = max(after)
+    assert last >= "2025-12-02" and after[last] >= 3000
+    shared = max(set(before) & set(after))
+    assert after[shared] > before[shared]
+
+
+def test_the_figures_and_the_workbook_change(grown):
+    for rel in ("figures/killed.en.png", "figures/killed.es.svg", "figures/claimants.en.png",
+                "data/derived/dprk-troops-russia-claims.xlsx"):
+        assert (grown / rel).read_bytes() != (REPO / rel).read_bytes(), rel
+
+
+def test_a_claim_that_would_break_the_package_is_not_added(tmp_path):
+    root = copy_package(tmp_path / "package")
+    before = (root / "data/claims.csv").read_bytes()
+    # Dated after its source was printed: the row is made, but the package would be invalid.
+    result = estimate(root, "new-claim", "--source", "s003", "--claimant", "kor-nis", "--quantity", "killed",
+                      "--phrase", "alrededor de 2 mil", "--as-of", "2026-01-01", "--evidence", "x", "--append")
+    assert result.returncode == 1 and "after source s003 was published" in result.stderr and "nothing was written" in result.stderr
+    assert (root / "data/claims.csv").read_bytes() == before
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--source", "s999", "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "600"], "no source 's999'"),
+    (["--source", "s001", "--claimant", "nobody", "--quantity", "killed", "--phrase", "600"], "no claimant 'nobody'"),
+    (["--source", "s001", "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "al menos 9.999"], "is in no sentence of s001"),
+])
+def test_new_claim_refuses_with_a_sentence(argv, says):
+    result = estimate(REPO, "new-claim", *argv)
+    assert result.returncode == 2 and says in result.stderr and "nothing was written" in result.stderr
+
+
+def test_an_article_already_archived_is_refused():
+    result = estimate(REPO, "new-source", str(REPO / "data/texts/s001.txt"), "--published", "2025-01-01",
+                      "--basis", "inferred", "--evidence", "x")
+    assert result.returncode == 2 and "already archived as s001" in result.stderr
