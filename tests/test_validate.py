@@ -144,6 +144,8 @@ VARIANTS = {
     "unknown sensitivity lexicon": cell("hedges_sensitivity", "bare", "lexicon", "loose", "not one of"),
     "claimant kind without a reliability rank": edit_csv("reliability", lambda rows: rows.pop(1), 2, "kind",
                                                           "'intelligence' is not a kind in data/reliability.csv", reported_in=CLAIMANTS),
+    "text path outside the archive": cell("sources", "s001", "text_path", "../../../etc/passwd", "expected form"),
+    "text path that is a sentence (found by fuzzing)": cell("sources", "s001", "text_path", "No date is printed. " * 40, "expected form"),
     "unknown status": cell("claims", "c007", "status", "deleted", "not one of"),
     "superseded without replacement": cells("claims", "c007", {"status": "superseded", "status_reason": "0.2.0: recoded"},
                                             "superseded_by", "name the claim_id that replaces it"),

@@ -1,0 +1,210 @@
+"""``make bench`` (scale): a generated package of 100,000 claims, validated and fitted.
+
+The package is written as files, exactly as a real one: 200 claimants, 10 subjects, 2,000
+archived texts of 50 sentences, each sentence one claim with its verbatim quote and a
+hedged phrase ('al menos 3.400', 'unos 12.000'), figures drawn around smooth true curves
+with claimant biases and noise. Each stage then runs in its own process, which reports
+its wall time and peak memory (maximum resident set size): validation (files,
+frictionless, integrity), the intervals, the literal conflicts, and the fit (MAP,
+Hessian and Laplace draws) with its estimates. Writes benchmarks/scale.md.
+"""
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+BUDGET = {"seconds": {"validate": 300, "ranges": 120, "conflicts": 300, "fit": 900}, "memory_gb": 2.0}
+START = date(2024, 10, 1)
+KINDS = ["intelligence", "think_tank", "military", "government", "head_of_state", "state_media", "media"]
+SIDES = ["ukraine_and_backers", "russia_dprk", "independent"]
+WORDS = {"deployed": "soldados desplegados", "killed": "muertos", "wounded": "heridos", "casualties": "bajas"}
+HEDGES = {"at_least": "al menos {n}", "about": "unos {n}", "more_than": "más de {n}", "bare": "{n}"}
+
+
+def printed(n: int) -> str:
+    """A number as the Spanish texts print it: '.' groups thousands."""
+    return f"{n:,}".replace(",", ".")
+
+
+def rounded(x: float) -> int:
+    """Two significant digits, as reported figures usually are."""
+    if x < 10:
+        return max(int(round(x)), 1)
+    step = 10 ** (int(math.log10(x)) - 1)
+    return int(round(x / step) * step)
+
+
+def truth(quantity: str, scale: float, days: int) -> float:
+    deployed = scale * min(1.0, 0.4 + days / 150)
+    killed = 0.15 * scale * (days / 450) ** 1.2
+    return {"deployed": deployed, "killed": killed, "wounded": 3 * killed, "casualties": 4 * killed}[quantity]
+
+
+def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_source: int, seed: int) -> dict:
+    """Write a valid package of ``n_claims`` claims to ``root``; returns its counts."""
+    rng = np.random.default_rng(seed)
+    descriptor = json.loads((ROOT / "datapackage.json").read_text(encoding="utf-8"))
+    (root / "data/texts").mkdir(parents=True)
+    for name in ("hedges", "hedges_sensitivity", "numerals", "reliability"):
+        shutil.copy(ROOT / f"data/{name}.csv", root / f"data/{name}.csv")
+    fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"] if r.get("type") == "table"}
+
+    subjects = [(f"force_{i}", f"Force {i}", f"Fuerza {i}", SIDES[i % 2], f"Synthetic force {i}.") for i in range(n_subjects)]
+    write_csv(root / "data/subjects.csv", fields["subjects"], [list(s) for s in subjects])
+    scales = {s[0]: float(rng.uniform(5_000, 50_000)) for s in subjects}
+    claimants = [(f"cl-{i:03d}", f"Claimant {i}", f"Declarante {i}", KINDS[i % len(KINDS)], "", SIDES[i % 3], "")
+                 for i in range(n_claimants)]
+    write_csv(root / "data/claimants.csv", fields["claimants"], [list(c) for c in claimants])
+    bias = rng.normal(0, 0.2, n_claimants)
+
+    sources, claims, resources = [], [], []
+    n_sources = math.ceil(n_claims / per_source)
+    span = (date(2025, 12, 31) - date(2024, 11, 1)).days
+    for s in range(n_sources):
+        source_id = f"s{s:05d}"
+        published = date(2024, 11, 1) + timedelta(days=int(rng.integers(0, span)))
+        days = (published - START).days
+        sentences, seen = [], set()
+        for k in range(min(per_source, n_claims - len(claims))):
+            c = int(rng.integers(n_claimants))
+            subject = subjects[int(rng.integers(n_subjects))]
+            quantity = list(WORDS)[int(rng.integers(4))]
+            hedge = list(HEDGES)[int(rng.integers(4))]
+            n = rounded(truth(quantity, scales[subject[0]], days) * math.exp(bias[c] + rng.normal(0, 0.25)))
+            phrase = HEDGES[hedge].format(n=printed(n))
+            key = (c, subject[0], quantity, phrase)
+            if key in seen:
+                continue
+            seen.add(key)
+            quote = f"Según {claimants[c][1]}, {phrase} {WORDS[quantity]} de {subject[1]} (nota {source_id}-{k})."
+            sentences.append(quote)
+            claim_id = f"c{len(claims) + 1:06d}"
+            row = {"claim_id": claim_id, "source_id": source_id, "claimant_id": claimants[c][0], "attribution": "explicit",
+                   "origin_id": claim_id, "subject_id": subject[0], "quantity": quantity,
+                   "casualty_definition": "killed_wounded" if quantity == "casualties" else "", "time_scope": "cumulative",
+                   "as_of_date_earliest": published.isoformat(), "as_of_date_latest": published.isoformat(),
+                   "as_of_date_precision": "day", "as_of_date_basis": "publication", "phrase": phrase, "hedge_id": hedge,
+                   "stated_value": str(n), "unit": "persons", "quote": quote, "status": "active"}
+            claims.append([row.get(name, "") for name in fields["claims"]])
+        text = ("\n".join(sentences) + "\n").encode("utf-8")
+        rel = f"data/texts/{source_id}.txt"
+        (root / rel).write_bytes(text)
+        digest = hashlib.sha256(text).hexdigest()
+        row = {"source_id": source_id, "title": sentences[0], "title_kind": "first_sentence", "language": "es",
+               "published_date_earliest": published.isoformat(), "published_date_latest": published.isoformat(),
+               "published_date_precision": "day", "published_date_basis": "printed", "published_date_evidence": "Generated.",
+               "text_path": rel, "text_sha256": digest, "archived_from": "generated"}
+        sources.append([row.get(name, "") for name in fields["sources"]])
+        resources.append({"name": f"text-{source_id}", "path": rel, "format": "txt", "mediatype": "text/plain",
+                          "encoding": "utf-8", "hash": f"sha256:{digest}"})
+    write_csv(root / "data/sources.csv", fields["sources"], sources)
+    write_csv(root / "data/claims.csv", fields["claims"], claims)
+    descriptor["resources"] = [r for r in descriptor["resources"] if not r["path"].startswith("data/texts/")] + resources
+    descriptor["sources"] = []
+    (root / "datapackage.json").write_text(json.dumps(descriptor, indent=1, ensure_ascii=False), encoding="utf-8")
+    return {"claims": len(claims), "sources": n_sources, "claimants": n_claimants, "subjects": n_subjects}
+
+
+# ---------------------------------------------------------------- stages, each in its own process
+
+def stage(name: str, root: Path) -> str:
+    """Run one stage in this process; returns a line saying what it produced."""
+    from estimate.conflicts import literal_conflicts
+    from estimate.evidence import figures
+    from estimate.fit import estimate_rows, load_config, run_fit
+    from estimate.ranges import claim_ranges
+    from estimate.tables import load
+    from estimate.validate import validate_package
+    if name == "validate":
+        problems = validate_package(root)
+        if problems:
+            raise SystemExit("the generated package is invalid:\n" + "\n".join(map(str, problems[:20])))
+        return "valid"
+    package, _ = load(root)
+    if name == "ranges":
+        return f"{len(claim_ranges(package))} intervals"
+    if name == "conflicts":
+        return f"{len(literal_conflicts(figures(package)))} literal conflicts"
+    subjects = [r["subject_id"] for r in package.tables["subjects"].rows]
+    config = load_config() | {"start": {s: {"date": START.isoformat(), "basis": "generated"} for s in subjects}}
+    fit = run_fit(package, config)
+    rows = estimate_rows(fit, [], config, None)
+    return f"{len(fit.obs)} claims fitted, {fit.design.n_params} parameters, {len(rows)} estimate rows"
+
+
+def measured(name: str, root: Path) -> dict:
+    """Wall time and peak resident memory of one stage, run as a child process."""
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, __file__, "--stage", name, "--root", str(root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    out, err = child.stdout.read(), child.stderr.read()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"stage {name} failed:\n{err}")
+    return {"stage": name, "seconds": seconds, "memory_gb": usage.ru_maxrss * 1024 / 1e9, "result": out.strip()}
+
+
+def report(counts: dict, results: list[dict], generated: float) -> list[str]:
+    lines = [f"# Scale: a generated package of {counts['claims']:,} claims", "",
+             f"Written by `make bench` (`benchmarks/scale.py`). The package: {counts['claims']:,} claims in "
+             f"{counts['sources']:,} archived texts, {counts['claimants']} claimants, {counts['subjects']} subjects "
+             f"(generated in {generated:.0f} s). Each stage runs in its own process; memory is its peak resident set.",
+             "", "| stage | what it produced | time (s) | budget (s) | peak memory (GB) | within budget |", "|---|---|---|---|---|---|"]
+    for r in results:
+        ok = r["seconds"] <= BUDGET["seconds"][r["stage"]] and r["memory_gb"] < BUDGET["memory_gb"]
+        lines.append(f"| {r['stage']} | {r['result']} | {r['seconds']:.1f} | {BUDGET['seconds'][r['stage']]} | "
+                     f"{r['memory_gb']:.2f} | {'yes' if ok else '**no**'} |")
+    lines += ["", f"Budgets: the times above, and under {BUDGET['memory_gb']:.0f} GB of memory for every stage."]
+    return lines
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stage", choices=list(BUDGET["seconds"]))
+    parser.add_argument("--root", type=Path)
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/scale.md")
+    args = parser.parse_args()
+    if args.stage:
+        print(stage(args.stage, args.root))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="scale-") as scratch:
+        root = Path(scratch)
+        started = time.perf_counter()
+        counts = generate(root, args.claims, n_claimants=200, n_subjects=10, per_source=50, seed=7)
+        generated = time.perf_counter() - started
+        results = []
+        for name in BUDGET["seconds"]:
+            results.append(measured(name, root))
+            print(f"{name}: {results[-1]}", file=sys.stderr)
+    lines = report(counts, results, generated)
+    args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
