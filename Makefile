@@ -88,9 +88,12 @@ check: $(VENV_STAMP) ## What CI runs: validate, the tests, then rebuild every ou
 	  || { git status --short; echo "The rebuild changed or added the files above: run 'make derived figures' and commit them." >&2; exit 1; }
 	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
-bench: benchmarks/results.md ## Calibration, baselines and speed on simulated truth (~40 min; not part of make test)
+bench: benchmarks/results.md benchmarks/scale.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (~60 min; not in make test)
 benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
 	$(PY) benchmarks/run.py
+
+benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/model.toml estimate/fit.py benchmarks/scale.py
+	$(PY) benchmarks/scale.py
 
 requirements: ## Re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf .venv-pin

@@ -26,6 +26,7 @@ from estimate.baselines import BASELINES, reliability  # noqa: E402
 from estimate.fit import bands as fitted_bands, centred_bands, curve_counts, fit_observations, load_config  # noqa: E402
 from estimate.ranges import lexicon  # noqa: E402
 from estimate.simulate import SCENARIOS, START, SUBJECT, Scenario, simulate, truth  # noqa: E402
+from estimate.outputs import commit  # noqa: E402
 from estimate.tables import load  # noqa: E402
 
 QUANTITIES = {"deployed": ("deployed",), "killed": ("killed",), "casualties": ("killed", "wounded")}
@@ -131,7 +132,7 @@ def main(argv=None) -> int:
     for n in SIZES:
         lines.append(f"| {n} | {times[n]:.1f} | {(times[n] / n) / (times[SIZES[0]] / SIZES[0]):.2f} |")
         print(lines[-1], flush=True)
-    args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    commit(args.output.parent, {Path(args.output.name): ("\n".join(lines) + "\n").encode("utf-8")})
     return 0
 
 

@@ -103,8 +103,12 @@ def conflict_type(a: Figure, b: Figure) -> str | None:
 
 def literal_conflicts(evidence: list[Figure]) -> list[list]:
     """One row per conflicting ordered pair, sorted by type and claim ids."""
+    # Only figures on the same subject can conflict: pairing within subjects saves the rest.
+    subjects: dict[str, list[Figure]] = {}
+    for figure in evidence:
+        subjects.setdefault(figure.subject_id, []).append(figure)
     rows = []
-    for a, b in permutations(evidence, 2):
+    for a, b in (pair for group in subjects.values() for pair in permutations(group, 2)):
         kind = conflict_type(a, b)
         if kind:
             gap = a.count.low / b.count.high if b.count.high > 0 else math.inf
