@@ -53,6 +53,15 @@ def schema_problems(package: Loaded) -> list[Problem]:
 
 
 def describe(resource: dict, resources: dict, error) -> Problem:
+    """Our sentence for a frictionless error, or frictionless's own when the error has an
+    unforeseen shape (a damaged file can produce any), so that validation never crashes."""
+    try:
+        return rephrase(resource, resources, error)
+    except (IndexError, KeyError, ValueError, StopIteration):
+        return Problem(resource["path"], getattr(error, "row_number", None), None, error.message)
+
+
+def rephrase(resource: dict, resources: dict, error) -> Problem:
     path = resource["path"]
     row = getattr(error, "row_number", None)
     fields = {f["name"]: f for f in resource["schema"]["fields"]}
@@ -74,7 +83,9 @@ def describe(resource: dict, resources: dict, error) -> Problem:
         column = column or resource["schema"]["primaryKey"][0]
         first = re.search(r'position "(\d+)"', error.note)
         where = f" in row {first.group(1)}" if first else ""
-        message = f"{shown(cell if cell is not None else error.cells[0])} is already used{where} — it must be unique: give this row a new id"
+        value = cell if cell is not None else next(iter(error.cells), "")
+        message = (f"{shown(value)} is already used{where} — it must be unique: give this row a new id" if value not in (None, "")
+                   else "the key is empty — fill it in, or delete the row if it is blank")
     elif kind == "blank-row":
         message = "the row is blank — delete it"
     elif kind == "extra-cell":
