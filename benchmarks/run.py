@@ -10,7 +10,6 @@ Writes benchmarks/results.md.
 """
 
 import argparse
-import math
 import sys
 import time
 from datetime import timedelta

@@ -11,7 +11,7 @@ import io
 import math
 import textwrap
 import tomllib
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import matplotlib

@@ -474,7 +474,6 @@ def claim_rows(package: Loaded, fit: Fit) -> list[list]:
             rows.append([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None])
             continue
         i = index[cid]
-        o = fit.obs[i]
         factor = math.exp(fit.map.x[design.n_shape + design.bias[i]]) if design.bias[i] >= 0 else None
         explains = None if factor is None else bool(tail_without[i] < FLAG_TAIL <= tail_with[i])
         rows.append([cid, claim["origin_id"], True, "", *fitted[i], claim["unit"], round(float(outlier[i]), 3),

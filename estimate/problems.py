@@ -21,7 +21,7 @@ class Problem:
         if self.row is not None:
             where += f" row {self.row}"
         if self.column is not None:
-            where += f"," if self.row is not None else ""
+            where += "," if self.row is not None else ""
             where += f" column {self.column}"
         # One problem, one line, whatever a damaged file put into a value.
         return f"{where}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")

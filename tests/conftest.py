@@ -29,6 +29,16 @@ def package(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def copy_whole(where: Path) -> Path:
+    """A copy of everything a release holds: descriptor, documents, data, derived tables and figures."""
+    where.mkdir()
+    for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
+        shutil.copy(REPO / name, where / name)
+    for folder in ("data", "figures"):
+        shutil.copytree(REPO / folder, where / folder)
+    return where
+
+
 def read_rows(path: Path) -> list[list[str]]:
     return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
 

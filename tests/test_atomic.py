@@ -9,12 +9,11 @@ file left behind.
 
 import errno
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, set_cell
+from conftest import copy_whole, set_cell
 from estimate.cli import main
 
 # stage: (extra arguments, a function it calls late, the last file it writes)
@@ -32,12 +31,7 @@ STAGES = {
 @pytest.fixture
 def built(tmp_path) -> Path:
     """A complete copy of the package with every output in place, and an earlier release."""
-    root = tmp_path / "package"
-    root.mkdir()
-    for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
-        shutil.copy(REPO / name, root / name)
-    for folder in ("data", "figures"):
-        shutil.copytree(REPO / folder, root / folder)
+    root = copy_whole(tmp_path / "package")
     (root / "dist").mkdir()
     (root / "dist/dprk-troops-russia-claims-0.0.9.zip").write_bytes(b"an earlier release")
     return root

@@ -5,14 +5,13 @@ of the package with the commands the README gives; every stage then runs on the 
 """
 
 import csv
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, copy_whole
 
 ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
 TITLE = "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia."
@@ -28,19 +27,10 @@ def rows(root: Path, rel: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def copy_package(where: Path) -> Path:
-    where.mkdir()
-    for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
-        shutil.copy(REPO / name, where / name)
-    for folder in ("data", "figures"):
-        shutil.copytree(REPO / folder, where / folder)
-    return where
-
-
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory) -> Path:
     """The package after the README's workflow: new-source, new-claim, then every stage."""
-    root = copy_package(tmp_path_factory.mktemp("new") / "package")
+    root = copy_whole(tmp_path_factory.mktemp("new") / "package")
     steps = [
         ["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred", "--title", TITLE,
          "--evidence", "Test fixture: 'este martes', dated for the test.", "--append"],
@@ -89,7 +79,7 @@ def test_the_figures_and_the_workbook_change(grown):
 
 
 def test_a_claim_that_would_break_the_package_is_not_added(tmp_path):
-    root = copy_package(tmp_path / "package")
+    root = copy_whole(tmp_path / "package")
     before = (root / "data/claims.csv").read_bytes()
     # Dated after its source was printed: the row is made, but the package would be invalid.
     result = estimate(root, "new-claim", "--source", "s003", "--claimant", "kor-nis", "--quantity", "killed",

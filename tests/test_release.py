@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, set_cell
+from conftest import REPO, copy_whole, set_cell
 from estimate import release
 from estimate.tables import load
 
@@ -105,13 +105,7 @@ def test_a_changed_byte_fails_frictionless_validate(unpacked, tmp_path):
 
 @pytest.fixture
 def built_copy(tmp_path) -> Path:
-    root = tmp_path / "package"
-    root.mkdir()
-    for name in ("datapackage.json", "README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md"):
-        shutil.copy(REPO / name, root / name)
-    for folder in ("data", "figures"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
+    return copy_whole(tmp_path / "package")
 
 
 def test_a_version_that_disagrees_is_not_released(built_copy, tmp_path):
