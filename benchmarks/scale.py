@@ -91,7 +91,10 @@ def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_s
         published = date(2024, 11, 1) + timedelta(days=int(rng.integers(0, span)))
         days = (published - START).days
         sentences, seen = [], set()
-        for k in range(min(per_source, n_claims - len(claims))):
+        wanted = min(per_source, n_claims - len(claims))
+        k = 0
+        while len(sentences) < wanted:  # a repeated figure (same claimant, subject, quantity and words) is drawn again
+            k += 1
             c = int(rng.integers(n_claimants))
             subject = subjects[int(rng.integers(n_subjects))]
             quantity = list(WORDS)[int(rng.integers(4))]

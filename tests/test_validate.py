@@ -147,6 +147,7 @@ VARIANTS = {
     "text path outside the archive": cell("sources", "s001", "text_path", "../../../etc/passwd", "expected form"),
     "text path that is a sentence (found by fuzzing)": cell("sources", "s001", "text_path", "No date is printed. " * 40, "expected form"),
     "blank line at the end of a keyed table (found by fuzzing)": edit_bytes("data/numerals.csv", lambda b: b + b"\n", 11, None, "blank"),
+    "low factor above 1 reverses intervals (found by fuzzing)": cell("hedges", "up_to", "low_factor", "2", "above the maximum 1"),
     "unknown status": cell("claims", "c007", "status", "deleted", "not one of"),
     "superseded without replacement": cells("claims", "c007", {"status": "superseded", "status_reason": "0.2.0: recoded"},
                                             "superseded_by", "name the claim_id that replaces it"),
