@@ -135,7 +135,8 @@ def check_header(rel: str, header: list[str], names: list[str]) -> list[Problem]
                                       "cell — remove the stray \" or close it")]
     for name in header:
         if name not in names:
-            problems.append(Problem(rel, 1, shown(name, 30) if name else "(blank)",
+            column = name if name.isprintable() and len(name) <= 30 else shown(name, 30)
+            problems.append(Problem(rel, 1, column or "(blank)",
                                     f"{shown(name)} is not a column of this table — remove it, or add it to the schema in {DESCRIPTOR} with a title and description"))
     seen = set()
     for name in header:
