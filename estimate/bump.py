@@ -11,28 +11,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from estimate.outputs import commit
-from estimate.tables import DESCRIPTOR
-from estimate.versions import CHANGELOG, CITATION
-
-SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
-
-
-class Refused(Exception):
-    """A bump that cannot be made, with what to do."""
-
-
-def parts(version: str) -> tuple[int, int, int]:
-    match = SEMVER.match(version)
-    if not match:
-        raise Refused(f"{version!r} is not a version — write it as MAJOR.MINOR.PATCH, e.g. 0.2.0")
-    return tuple(int(p) for p in match.groups())
-
+from estimate.outputs import UsageError, commit
+from estimate.tables import DESCRIPTOR, descriptor_bytes
+from estimate.versions import CHANGELOG, CITATION, parts
 
 def replace_once(text: str, pattern: str, new: str, file: str, what: str) -> str:
     result, count = re.subn(pattern, new, text, count=1, flags=re.MULTILINE)
     if count != 1:
-        raise Refused(f"{file} has no {what} — add it, then run the command again")
+        raise UsageError(f"{file} has no {what} — add it, then run the command again")
     return result
 
 
@@ -40,22 +26,24 @@ def bumped(root: Path, version: str, day: date) -> dict[Path, bytes]:
     """The three files with the new version and date."""
     descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
     current = str(descriptor.get("version", "0.0.0"))
-    if parts(version) <= parts(current):
-        raise Refused(f"{version} is not after the current version {current} — choose a later one (see README, Versions)")
+    if parts(version) is None:
+        raise UsageError(f"{version!r} is not a version — write it as MAJOR.MINOR.PATCH, e.g. 0.2.0")
+    if parts(version) <= (parts(current) or (0, 0, 0)):
+        raise UsageError(f"{version} is not after the current version {current} — choose a later one (see README, Versions)")
     descriptor["version"], descriptor["created"] = version, f"{day.isoformat()}T00:00:00Z"
     citation = (root / CITATION).read_text(encoding="utf-8")
     citation = replace_once(citation, r"^version: .*$", f'version: "{version}"', CITATION, "'version:' line")
     citation = replace_once(citation, r"^date-released: .*$", f'date-released: "{day.isoformat()}"', CITATION, "'date-released:' line")
     log = replace_once((root / CHANGELOG).read_text(encoding="utf-8"), r"^## Unreleased\s*$", f"## {version} — {day.isoformat()}",
                        CHANGELOG, "'## Unreleased' heading listing the changes")
-    return {Path(DESCRIPTOR): (json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n").encode("utf-8"),
+    return {Path(DESCRIPTOR): descriptor_bytes(descriptor),
             Path(CITATION): citation.encode("utf-8"), Path(CHANGELOG): log.encode("utf-8")}
 
 
 def main(args) -> int:
     try:
         files = bumped(args.root, args.version, args.date or date.today())
-    except (Refused, OSError, ValueError) as error:
+    except (UsageError, OSError, ValueError) as error:
         print(f"{error}; nothing was changed.", file=sys.stderr)
         return 2
     for path in commit(args.root, files):

@@ -18,15 +18,13 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from estimate.outputs import UsageError
 from estimate.tables import DESCRIPTOR
+from estimate.versions import parts
 
 SHOWN = 100  # characters of a changed value shown in the report
 ESTIMATE_KEY = ("subject_id", "quantity", "date")
 ESTIMATE_VALUES = ("value_low", "value_central", "value_high")
-
-
-class Unreadable(Exception):
-    """A side that is not a package folder or a release zip, with what to do."""
 
 
 @dataclass
@@ -63,13 +61,13 @@ def open_side(path: Path, stack: ExitStack) -> Side:
     elif path.is_dir():
         root = path if (path / DESCRIPTOR).is_file() else None
     else:
-        raise Unreadable(f"{path} is neither a folder nor a zip file — give a package folder or a release zip")
+        raise UsageError(f"{path} is neither a folder nor a zip file — give a package folder or a release zip")
     if root is None:
-        raise Unreadable(f"{path} holds no {DESCRIPTOR} — give a package folder or a release zip made by 'make release'")
+        raise UsageError(f"{path} holds no {DESCRIPTOR} — give a package folder or a release zip made by 'make release'")
     try:
         descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise Unreadable(f"cannot read {DESCRIPTOR} in {path} ({error})") from None
+        raise UsageError(f"cannot read {DESCRIPTOR} in {path} ({error})") from None
     return Side(str(path), root, descriptor)
 
 
@@ -198,9 +196,8 @@ def version_advice(old: str, new: str, report: Comparison) -> str:
     """Whether the version step matches what the differences call for (see README, Versions)."""
     names = {1: "patch", 2: "minor", 3: "major"}
     need = f"the differences ({', '.join(dict.fromkeys(report.reasons))}) call for a {names[report.bump]} version"
-    try:
-        a, b = (tuple(int(p) for p in v.split(".")) for v in (old, new))
-    except ValueError:
+    a, b = parts(old), parts(new)
+    if a is None or b is None:
         return f"Version {old} → {new}: {need}."
     if b < a:
         return f"Version {old} → {new}: NEW is older than OLD — give the older version first."
@@ -214,7 +211,7 @@ def main(args) -> int:
     with ExitStack() as stack:
         try:
             old, new = open_side(args.old, stack), open_side(args.new, stack)
-        except Unreadable as error:
+        except UsageError as error:
             print(error, file=sys.stderr)
             return 2
         lines = report_for(old, new, args.threshold)

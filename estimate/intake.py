@@ -24,18 +24,14 @@ from pathlib import Path
 
 from estimate.integrity import contains_wording, precision_of, wordings
 from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
-from estimate.outputs import commit, valid_package, InvalidPackage
-from estimate.tables import DESCRIPTOR, Loaded
+from estimate.outputs import InvalidPackage, UsageError, commit, valid_package
+from estimate.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.validate import validate_package
 
 SOURCES, CLAIMS, TEXTS = Path("data/sources.csv"), Path("data/claims.csv"), Path("data/texts")
 # A sentence ends at . ! or ? followed by a space or a line end (so '3.500' stays whole), or at a line end.
 SENTENCE_END = re.compile(r"(?<=[.!?])[ \t]+|\n+")
 RIGHTS = {"name": "other-closed", "title": "Rights remain with the original publisher; archived only to verify quotations"}
-
-
-class Refused(Exception):
-    """The row cannot be made from what was given, with what to do."""
 
 
 def next_id(existing, prefix: str) -> str:
@@ -66,20 +62,20 @@ def source_files(package: Loaded, args) -> dict[Path, bytes]:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise Refused(f"{args.text} is not UTF-8 — convert it first (e.g. iconv -f windows-1252 -t utf-8)") from None
+        raise UsageError(f"{args.text} is not UTF-8 — convert it first (e.g. iconv -f windows-1252 -t utf-8)") from None
     sources = package.tables["sources"]
     digest = hashlib.sha256(data).hexdigest()
     same = next((r["source_id"] for r in sources.rows if r["text_sha256"] == digest), None)
     if same:
-        raise Refused(f"{args.text} is already archived as {same} — add its claims to that source")
+        raise UsageError(f"{args.text} is already archived as {same} — add its claims to that source")
     source_id = next_id(sources.by_key("source_id"), "s")
     rel = TEXTS / f"{source_id}.txt"
     title = args.title or sentences(text)[0]
     if title not in text:
-        raise Refused(f"the title {title!r} does not occur in {args.text} — copy the headline verbatim")
+        raise UsageError(f"the title {title!r} does not occur in {args.text} — copy the headline verbatim")
     latest = args.published_latest or args.published
     if latest < args.published:
-        raise Refused(f"--published-latest {latest} is before --published {args.published} — swap them")
+        raise UsageError(f"--published-latest {latest} is before --published {args.published} — swap them")
     row = [source_id, title, "headline" if args.title else "first_sentence", args.outlet or "", args.language,
            args.published.isoformat(), latest.isoformat(), precision_of(args.published, latest), args.basis, args.evidence,
            args.url or "", str(rel), digest, args.text.name, args.note or ""]
@@ -92,7 +88,7 @@ def source_files(package: Loaded, args) -> dict[Path, bytes]:
     descriptor["resources"].append(resource)
     descriptor.setdefault("sources", []).append({"title": title, "path": str(rel)})
     return {rel: data, SOURCES: appended(package.root, SOURCES, csv_line(row)),
-            Path(DESCRIPTOR): (json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n").encode("utf-8")}
+            Path(DESCRIPTOR): descriptor_bytes(descriptor)}
 
 
 # ---------------------------------------------------------------- claims
@@ -101,7 +97,7 @@ def find_quote(text: str, phrase: str, source_id: str) -> str:
     holding = [s for s in sentences(text) if phrase in s]
     if len(holding) != 1:
         where = "no sentence" if not holding else f"{len(holding)} sentences"
-        raise Refused(f"the phrase {phrase!r} is in {where} of {source_id} — copy it verbatim, or give the sentence with --quote")
+        raise UsageError(f"the phrase {phrase!r} is in {where} of {source_id} — copy it verbatim, or give the sentence with --quote")
     return holding[0]
 
 
@@ -118,7 +114,7 @@ def stated(package: Loaded, phrase: str, rule: str) -> tuple[str, str, str]:
     try:
         numbers = read_numbers(phrase, numerals)
     except UnreadableNumber as error:
-        raise Refused(f"the phrase {phrase!r} cannot be read: {error}") from None
+        raise UsageError(f"the phrase {phrase!r} cannot be read: {error}") from None
     show = lambda n: str(int(n)) if n == int(n) else str(n)
     if rule == "range" and len(numbers) == 2:
         return "", show(numbers[0]), show(numbers[1])
@@ -126,7 +122,7 @@ def stated(package: Loaded, phrase: str, rule: str) -> tuple[str, str, str]:
         return "", "", ""
     if len(numbers) == 1 and rule not in ("range", "vague"):
         return show(numbers[0]), "", ""
-    raise Refused(f"the phrase {phrase!r} states {len(numbers)} number(s), which a '{rule}' wording cannot take — "
+    raise UsageError(f"the phrase {phrase!r} states {len(numbers)} number(s), which a '{rule}' wording cannot take — "
                   "check the phrase, or choose the hedge with --hedge")
 
 
@@ -134,24 +130,24 @@ def claim_row(package: Loaded, args) -> list[str]:
     sources = package.tables["sources"].by_key("source_id")
     source = sources.get(args.source)
     if source is None:
-        raise Refused(f"there is no source {args.source!r} in {SOURCES} — add it first with new-source")
+        raise UsageError(f"there is no source {args.source!r} in {SOURCES} — add it first with new-source")
     claimants = package.tables["claimants"].by_key("claimant_id")
     if args.claimant not in claimants:
-        raise Refused(f"there is no claimant {args.claimant!r} in data/claimants.csv — add a row for it there first")
+        raise UsageError(f"there is no claimant {args.claimant!r} in data/claimants.csv — add a row for it there first")
     text = (package.root / source["text_path"]).read_text(encoding="utf-8")
     quote = args.quote or find_quote(text, args.phrase, args.source)
     if quote not in text:
-        raise Refused(f"the quote does not occur in {source['text_path']} — copy it verbatim (same accents and quotation marks)")
+        raise UsageError(f"the quote does not occur in {source['text_path']} — copy it verbatim (same accents and quotation marks)")
     hedges = package.tables["hedges"].by_key("hedge_id")
     hedge = args.hedge or find_hedge(package, args.phrase)
     if hedge not in hedges:
-        raise Refused(f"there is no hedge {hedge!r} in data/hedges.csv — use one of: {', '.join(hedges)}")
+        raise UsageError(f"there is no hedge {hedge!r} in data/hedges.csv — use one of: {', '.join(hedges)}")
     value, low, high = stated(package, args.phrase, hedges[hedge]["rule"])
     if args.as_of:
         earliest, latest = args.as_of, args.as_of_latest or args.as_of
         basis, evidence = "stated", args.evidence or ""
         if not evidence:
-            raise Refused("--as-of needs --evidence: the words of the text that date the figure")
+            raise UsageError("--as-of needs --evidence: the words of the text that date the figure")
     else:
         earliest, latest = (date.fromisoformat(source[c]) for c in ("published_date_earliest", "published_date_latest"))
         basis, evidence = "publication", ""
@@ -195,7 +191,7 @@ def run(args, make, show: Path, adds: str) -> int:
         print("\n".join(map(str, error.problems)), file=sys.stderr)
         print("The package has problems already; fix them first (make validate).", file=sys.stderr)
         return 1
-    except Refused as error:
+    except UsageError as error:
         print(f"{error}; nothing was written.", file=sys.stderr)
         return 2
     line = files[show].decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1]

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from estimate import versions
 from estimate.outputs import UsageError, run_writer
-from estimate.tables import DESCRIPTOR, Loaded
+from estimate.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.workbook import path_for
 
 DOCUMENTS = ("README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md")
@@ -48,7 +48,7 @@ def contents(package: Loaded) -> dict[str, bytes]:
     if missing:
         raise UsageError(f"cannot release: {', '.join(missing)} missing — run 'make release', which builds them first")
     files = {p: (root / p).read_bytes() for p in paths}
-    files[DESCRIPTOR] = (json.dumps(stamped(descriptor, root), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    files[DESCRIPTOR] = descriptor_bytes(stamped(descriptor, root))
     files["SHA256SUMS"] = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode("utf-8")
     return files
 
@@ -74,8 +74,7 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
     descriptor = package.descriptor
-    stamp = datetime.fromisoformat(descriptor["created"].replace("Z", "+00:00"))
-    data = zip_bytes(contents(package), name(descriptor), stamp)
+    data = zip_bytes(contents(package), name(descriptor), versions.release_moment(descriptor))
     target = args.output / f"{name(descriptor)}.zip"
     earlier = package.root / target
     if earlier.is_file() and earlier.read_bytes() != data:

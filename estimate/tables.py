@@ -59,6 +59,11 @@ class Loaded:
                 if r.get("type") == "table" and not r.get("path", "").startswith(DERIVED_PREFIX)]
 
 
+def descriptor_bytes(descriptor: dict) -> bytes:
+    """The descriptor as every command writes it: two-space indent, UTF-8 as is, final newline."""
+    return (json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
 def load(root: Path) -> tuple[Loaded | None, list[Problem]]:
     """Read the descriptor and every table, or say why they cannot be read."""
     descriptor, problems = read_descriptor(root)

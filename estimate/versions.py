@@ -10,7 +10,7 @@ retracted claim in a "Claims retracted or superseded" section, so none changes s
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 import yaml
@@ -70,9 +70,23 @@ def citation(root: Path) -> dict:
     return yaml.safe_load((root / CITATION).read_text(encoding="utf-8"))
 
 
+SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
+
+
+def parts(version: str) -> tuple[int, int, int] | None:
+    """MAJOR.MINOR.PATCH as numbers, or None if ``version`` is not written that way."""
+    match = SEMVER.match(str(version))
+    return tuple(int(p) for p in match.groups()) if match else None
+
+
 def released(descriptor: dict) -> str:
     """The release date: the date part of the descriptor's ``created``."""
     return str(descriptor.get("created", ""))[:10]
+
+
+def release_moment(descriptor: dict) -> datetime:
+    """The descriptor's ``created`` in UTC, without a zone: the fixed time inside the zip and the workbook."""
+    return datetime.fromisoformat(descriptor["created"].replace("Z", "+00:00")).astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def check(root: Path, package: Loaded) -> list[Problem]:
