@@ -19,10 +19,21 @@ CONFLICTS := $(DERIVED)/conflicts.csv
 BASELINES := $(DERIVED)/baselines.csv
 FIT := $(addprefix $(DERIVED)/,estimates.csv estimates_as_of.csv claimant_bias.csv claim_fit.csv fit.json)
 XLSX := $(DERIVED)/dprk-troops-russia-claims.xlsx
+STAMPS := .stamps
 FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
 FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
-.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release test check bench clean requirements
+.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release reproduce test check bench clean requirements
+
+# $(call run,COMMAND,OUTPUTS): run 'python -m estimate COMMAND' unless the contents of its
+# prerequisites and outputs are those its last run recorded in .stamps/COMMAND.json (then
+# the outputs are only touched). make alone goes by modification times, and a fresh clone
+# has new times everywhere: it would refit and rewrite what is already current.
+define run
+@$(PY) -m estimate.stamps check $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2) || { \
+  echo "$(PY) -m estimate $(1)"; \
+  $(PY) -m estimate $(1) && $(PY) -m estimate.stamps record $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2); }
+endef
 
 help: ## List the targets
 	@echo "Usage: make <target>"
@@ -39,7 +50,7 @@ $(VENV_STAMP): requirements.txt
 figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
 # One run draws every figure (a grouped target); it needs the fit and the claims' intervals.
 $(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_text.toml
-	$(PY) -m estimate figures
+	$(call run,figures,$(FIGURES))
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
 	$(PY) -m estimate validate
@@ -48,24 +59,24 @@ derived: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) ## Build every deriv
 
 ranges: $(RANGES) ## Each claim's wording as an interval (data/derived/ranges.csv)
 $(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
-	$(PY) -m estimate ranges
+	$(call run,ranges,$(RANGES))
 
 fit: $(FIT) ## Fit the model: estimates, claimant biases, per-claim diagnostics (data/derived/)
 # One run writes all five files (a grouped target, GNU make >= 4.3).
-$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/model.toml estimate/fit.py
-	$(PY) -m estimate fit
+$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml
+	$(call run,fit,$(FIT))
 
 conflicts: $(CONFLICTS) ## Literal and model conflicts between claims (data/derived/conflicts.csv)
 $(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/fit.py estimate/conflicts.py
-	$(PY) -m estimate conflicts
+	$(call run,conflicts,$(CONFLICTS))
 
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
 $(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
-	$(PY) -m estimate baselines
+	$(call run,baselines,$(BASELINES))
 
 xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook (data/derived/*.xlsx)
 $(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
-	$(PY) -m estimate xlsx
+	$(call run,xlsx,$(XLSX))
 
 release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>-<version>.zip with SHA256SUMS (same bytes every time)
 	$(PY) -m estimate release
@@ -76,16 +87,15 @@ cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITA
 test: $(VENV_STAMP) ## Run the tests: the package, ~60 broken copies, ranges, conflicts, baselines, the model, spreadsheets, releases
 	$(PY) -m pytest
 
-# Every stage that writes a committed output, in dependency order. `check` runs them all
-# whatever make thinks is current: committed outputs must be exactly what the code makes.
-STAGES := ranges fit conflicts baselines xlsx figures
+reproduce: $(VENV_STAMP) ## Rebuild every derived output in memory and compare: bytes, or the fit's numbers within tolerance
+	$(PY) -m estimate reproduce
 
-check: $(VENV_STAMP) ## What CI runs: validate, the tests, then rebuild every output and require a clean git status
+check: $(VENV_STAMP) ## What CI runs: validate, the tests, the reproducibility comparison, and a clean git status
 	$(PY) -m estimate validate
 	$(MAKE) --no-print-directory test
-	for stage in $(STAGES); do $(PY) -m estimate $$stage || exit 1; done
-	@git diff --quiet --exit-code && test -z "$$(git status --porcelain)" \
-	  || { git status --short; echo "The rebuild changed or added the files above: run 'make derived figures' and commit them." >&2; exit 1; }
+	$(PY) -m estimate reproduce
+	@test -z "$$(git status --porcelain)" \
+	  || { git status --short; echo "The checks changed or added the files above: nothing run by 'make check' may write into the repository." >&2; exit 1; }
 	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
 bench: benchmarks/results.md benchmarks/scale.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (~60 min; not in make test)

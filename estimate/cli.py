@@ -1,10 +1,9 @@
 """The command line: ``python -m estimate COMMAND``. Each command is one module's main()."""
 
 import argparse
+import importlib
 from datetime import date
 from pathlib import Path
-
-from estimate import baselines, bump, citation, conflicts, diff, figures, fit, intake, ranges, release, validate, workbook
 
 def share(text: str) -> float:
     """A share such as 0.1, or a percentage such as 10%."""
@@ -25,23 +24,25 @@ def iso_date(text: str) -> date:
 
 
 COMMANDS = {
-    "validate": (validate.main, "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
-    "new-source": (intake.source_main, "archive a new article as the next data/texts/sNNN.txt and print its sources.csv row "
+    "validate": ("validate:main", "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
+    "new-source": ("intake:source_main", "archive a new article as the next data/texts/sNNN.txt and print its sources.csv row "
                                        "(--append adds it, with its resource in datapackage.json, once the package stays valid)"),
-    "new-claim": (intake.claim_main, "print the claims.csv row for a figure in a source: next id, its sentence, hedge, numbers, "
+    "new-claim": ("intake:claim_main", "print the claims.csv row for a figure in a source: next id, its sentence, hedge, numbers, "
                                      "dates (--append adds it once the package stays valid)"),
-    "ranges": (ranges.main, "write each claim's interval to data/derived/ranges.csv"),
-    "fit": (fit.main, "fit the model: data/derived/estimates.csv, estimates_as_of.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
-    "conflicts": (conflicts.main, "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
-    "figures": (figures.main, "draw every chart in English and Spanish, PNG and SVG, in figures/"),
-    "baselines": (baselines.main, "write the six baseline estimates to data/derived/baselines.csv"),
-    "xlsx": (workbook.main, "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
-    "release": (release.main, "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
+    "ranges": ("ranges:main", "write each claim's interval to data/derived/ranges.csv"),
+    "fit": ("fit:main", "fit the model: data/derived/estimates.csv, estimates_as_of.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
+    "conflicts": ("conflicts:main", "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
+    "figures": ("figures:main", "draw every chart in English and Spanish, PNG and SVG, in figures/"),
+    "baselines": ("baselines:main", "write the six baseline estimates to data/derived/baselines.csv"),
+    "xlsx": ("workbook:main", "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
+    "release": ("release:main", "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
                               "documents and SHA256SUMS, the same bytes every time"),
-    "diff": (diff.main, "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
+    "diff": ("diff:main", "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
                             "exit 0 when nothing did, 1 when something did"),
-    "bump": (bump.main, "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
-    "cite": (citation.main, "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
+    "reproduce": ("reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
+                                    "within each number's tolerance for the fit (README, Reproducibility); exit 1 on any difference"),
+    "bump": ("bump:main", "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
+    "cite": ("citation:main", "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
     "new-source": [
@@ -93,6 +94,9 @@ OPTIONS = {
         (("--as-of",), dict(metavar="DATE", type=iso_date, help="use only claims from sources certainly published by DATE (YYYY-MM-DD); "
                                                  "writes data/derived/estimates_as_of_DATE.csv beside the main estimates")),
     ],
+    "reproduce": [
+        (("--seed",), dict(type=int, help="refit with another seed: shows that the committed numbers hold within their Monte Carlo tolerance")),
+    ],
     "ranges": [
         (("--lexicon",), dict(default="main", help="main (data/hedges.csv), narrow or wide (data/hedges_sensitivity.csv)")),
         (("--output",), dict(type=Path, help="where to write (default: data/derived/ranges.csv for main, standard output otherwise; '-' for standard output)")),
@@ -100,7 +104,7 @@ OPTIONS = {
 }
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--root", type=Path, default=Path("."), help="the package folder (default: the current folder)")
     parser = argparse.ArgumentParser(prog="python -m estimate",
@@ -111,5 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         for flags, options in OPTIONS.get(name, []):
             command.add_argument(*flags, **options)
         command.set_defaults(run=run)
-    args = parser.parse_args(argv)
-    return args.run(args)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
+    # Each command's module is imported only when it runs: matplotlib, scipy and
+    # frictionless take seconds to import, and most commands need one of them at most.
+    module, function = args.run.split(":")
+    return getattr(importlib.import_module(f"estimate.{module}"), function)(args)

@@ -12,7 +12,8 @@ import hashlib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import ndtr
 
-from estimate import model
+from estimate import model, tolerances
 from estimate.outputs import DERIVED, UsageError, run_writer, table
 from estimate.ranges import MAIN, claim_ranges
 from estimate.tables import Loaded
@@ -39,7 +40,7 @@ ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_centra
                     "model_version", "caveat"]
 BIAS_COLUMNS = ["claimant_id", "claimant_name", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
 CLAIM_COLUMNS = ["claim_id", "origin_id", "used_in_fit", "reason", "fitted_low", "fitted_central", "fitted_high", "unit",
-                 "outlier_probability", "tail_probability", "bias_factor", "bias_explains"]
+                 "outlier_probability", "tail_probability", "tail_probability_without_bias", "bias_factor", "bias_explains"]
 
 
 def load_config(path: Path = CONFIG) -> dict:
@@ -321,9 +322,18 @@ class Fit:
     design: model.Design
     layout: Layout
     map: model.MapFit
+    laplace: model.Laplace
     draws: np.ndarray
-    floored: int
     effective: float
+
+    @property
+    def floored(self) -> int:
+        return self.laplace.floored
+
+    @cached_property
+    def knots(self) -> np.ndarray:
+        """Knot values of every draw, computed once: every table reads them many times."""
+        return model.knot_values(self.design, self.draws[:, :self.design.n_theta])
 
 
 def run_fit(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral",
@@ -335,20 +345,49 @@ def run_fit(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_varian
     return fit_observations(obs, unused, config, bias_variant)
 
 
+def streams(config: dict) -> list[np.random.SeedSequence]:
+    """Independent random streams from the configured seed: the first gives the published
+    draws, the others the replicates that measure their Monte Carlo error."""
+    return np.random.SeedSequence(config["seed"]).spawn(1 + config["reproducibility"]["replicates"])
+
+
+def sample(design: model.Design, approximation: model.Laplace, config: dict, stream: np.random.SeedSequence) -> model.Draws:
+    return model.laplace_draws(design, approximation, config["draws"], np.random.default_rng(stream))
+
+
 def fit_observations(obs: list[Observation], unused: dict, config: dict, bias_variant: str = "neutral") -> Fit:
     """MAP and Laplace draws, with each claim counted once and claims in canonical (claim id) order."""
     obs = sorted({o.claim_id: o for o in obs}.values(), key=lambda o: o.claim_id)
     design, layout = build_design(obs, config, bias_variant)
-    fitted = model.fit_map(design, starting_point(design, layout, obs, config))
-    rng = np.random.default_rng(config["seed"])
-    laplace = model.laplace_draws(design, fitted.x, config["draws"], rng, config["laplace"]["step"], config["laplace"]["eigen_floor"])
-    return Fit(obs, unused, design, layout, fitted, laplace.draws, laplace.floored, laplace.effective)
+    fitted = model.fit_map(design, starting_point(design, layout, obs, config), config["laplace"]["step"], config["laplace"]["eigen_floor"])
+    return approximated(obs, unused, design, layout, fitted, config)
+
+
+def approximated(obs, unused, design, layout, fitted: model.MapFit, config: dict) -> Fit:
+    approximation = model.laplace(fitted, config["laplace"]["eigen_floor"])
+    drawn = sample(design, approximation, config, streams(config)[0])
+    return Fit(obs, unused, design, layout, fitted, approximation, drawn.draws, drawn.effective)
+
+
+def error_variants(fit: Fit, config: dict) -> list[Fit]:
+    """The same fit as the estimator could have given it on another machine or run: first
+    refitted from a perturbed optimum with the published seed (the optimiser's own error),
+    then with each replicate stream's draws (the Monte Carlo error)."""
+    perturbation = config["reproducibility"]["restart_perturbation"]
+    rng = np.random.default_rng(streams(config)[-1].spawn(1)[0])
+    restarted = model.fit_map(fit.design, fit.map.x + perturbation * rng.standard_normal(fit.design.n_params),
+                              config["laplace"]["step"], config["laplace"]["eigen_floor"])
+    variants = [approximated(fit.obs, fit.unused, fit.design, fit.layout, restarted, config)]
+    for stream in streams(config)[1:]:
+        drawn = sample(fit.design, fit.laplace, config, stream)
+        variants.append(replace(fit, draws=drawn.draws, effective=drawn.effective))
+    return variants
 
 
 def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], draws: np.ndarray) -> np.ndarray:
     """Counts (draws x dates) of the sum of the given curves: casualties = killed + wounded per draw."""
     layout = fit.layout
-    knots = model.knot_values(fit.design, draws[:, :fit.design.n_theta])
+    knots = fit.knots if draws is fit.draws else model.knot_values(fit.design, draws[:, :fit.design.n_theta])
     return sum(np.expm1(np.minimum(knots @ layout.interp([layout.probe(subject, q, d) for d in when]).T.toarray(),
                                    model.MAX_LOG_COUNT)) for q in quantities)
 
@@ -431,7 +470,7 @@ def bias_rows(fit: Fit, names: dict[str, str]) -> list[list]:
 def predictions(fit: Fit) -> tuple[np.ndarray, np.ndarray]:
     """Per evaluation and draw: the model's value of the claim, and its claimant's bias."""
     design, draws = fit.design, fit.draws
-    knots = model.knot_values(design, draws[:, :design.n_theta])
+    knots = fit.knots
     counts = np.expm1(np.minimum(knots @ design.interp.T.toarray(), model.MAX_LOG_COUNT))
     m = np.log1p(np.maximum(design.plus @ counts.T, 0.0)) - np.log1p(design.den @ counts.T)
     claim = design.evaluation_claim
@@ -471,13 +510,14 @@ def claim_rows(package: Loaded, fit: Fit) -> list[list]:
     for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
         cid = claim["claim_id"]
         if cid not in index:
-            rows.append([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None])
+            rows.append([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None, None])
             continue
         i = index[cid]
         factor = math.exp(fit.map.x[design.n_shape + design.bias[i]]) if design.bias[i] >= 0 else None
         explains = None if factor is None else bool(tail_without[i] < FLAG_TAIL <= tail_with[i])
         rows.append([cid, claim["origin_id"], True, "", *fitted[i], claim["unit"], round(float(outlier[i]), 3),
-                     round(float(tail_with[i]), 3), None if factor is None else round(factor, 3), explains])
+                     round(float(tail_with[i]), 3), None if factor is None else round(float(tail_without[i]), 3),
+                     None if factor is None else round(factor, 3), explains])
     return rows
 
 
@@ -496,9 +536,9 @@ def fitted_values(fit: Fit) -> list[tuple]:
     return result
 
 
-def summary(config: dict, runs: dict) -> dict:
+def summary(config: dict, runs: dict, measured: dict | None = None) -> dict:
     text = CONFIG.read_bytes()
-    return {
+    content = {
         "model_version": config["version"],
         "method": METHOD,
         "config_sha256": hashlib.sha256(text).hexdigest(),
@@ -510,38 +550,88 @@ def summary(config: dict, runs: dict) -> dict:
                  for name, f in runs.items()},
         "note": "Only relative biases between claimants are identifiable: the bias priors fix their common level.",
     }
+    if measured is not None:
+        content["reproducibility"] = measured
+    return content
 
 
 def json_text(content: dict) -> str:
     return json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def as_of_series(package: Loaded, config: dict) -> list[list]:
+def as_of_fits(package: Loaded, config: dict) -> list[tuple[date, Fit]]:
     """The main fit rebuilt on each date by which one more source was certainly published:
     what could have been known then. No sensitivity runs, so the sensitivity range equals the band."""
-    rows = []
+    fits = []
     for known_by in sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows}):
         obs, unused = observations(package, config, MAIN, known_by)
         if obs:
-            rows += estimate_rows(fit_observations(obs, unused, config), [], config, known_by)
-    return rows
+            fits.append((known_by, fit_observations(obs, unused, config)))
+    return fits
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Every fit behind the committed tables: main, sensitivity runs and the as-of series."""
+
+    main: Fit
+    sensitivity: list
+    as_of: list          # (known_by, Fit)
+
+    def variant(self, pick) -> "Runs":
+        return Runs(pick(self.main), [pick(f) for f in self.sensitivity], [(d, pick(f)) for d, f in self.as_of])
+
+
+def outputs(package: Loaded, config: dict, runs: Runs, measured: dict | None = None) -> dict[Path, bytes]:
+    names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
+    named = {"main": runs.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, runs.sensitivity)}
+    return {DERIVED / "estimates.csv": table(ESTIMATE_COLUMNS, estimate_rows(runs.main, runs.sensitivity, config, None)),
+            DERIVED / "estimates_as_of.csv": table(ESTIMATE_COLUMNS, [row for known_by, f in runs.as_of
+                                                                      for row in estimate_rows(f, [], config, known_by)]),
+            DERIVED / "claimant_bias.csv": table(BIAS_COLUMNS, bias_rows(runs.main, names)),
+            DERIVED / "claim_fit.csv": table(CLAIM_COLUMNS, claim_rows(package, runs.main)),
+            DERIVED / "fit.json": json_text(summary(config, named, measured)).encode("utf-8")}
+
+
+@dataclass(frozen=True)
+class Fitted:
+    outputs: dict          # path -> bytes, as committed
+    tolerances: dict       # path -> {(row key, column): tolerance}
+
+
+def fitted(package: Loaded, config: dict | None = None) -> Fitted:
+    """Every committed output of the fit, and the tolerance of each number in them.
+
+    Each fit is also made again as another machine or seed could have made it
+    (error_variants): the tables of those variants give each cell's tolerance
+    (estimate.tolerances), and fit.json records the widest per column."""
+    config = config or load_config()
+    runs = Runs(run_fit(package, config), [run_fit(package, config, lexicon, bias) for lexicon, bias in SENSITIVITY],
+                as_of_fits(package, config))
+    variants = {id(f): error_variants(f, config) for f in [runs.main, *runs.sensitivity, *(f for _, f in runs.as_of)]}
+    tables = [outputs(package, config, runs.variant(lambda f: variants[id(f)][i]))
+              for i in range(1 + config["reproducibility"]["replicates"])]
+    published = outputs(package, config, runs)
+    # The effective number of draws behind each table: the fewest of the runs it comes from.
+    effective = lambda fits: config["draws"] * min(f.effective for f in fits)
+    draws = {DERIVED / "estimates.csv": effective([runs.main, *runs.sensitivity]),
+             DERIVED / "estimates_as_of.csv": effective([f for _, f in runs.as_of])}
+    cells, measured = {}, {"standard_errors": tolerances.contract()["standard_errors"], "columns": {}}
+    for path, rule in tolerances.rules().items():
+        restart, *replicates = (t[Path(path)] for t in tables)
+        n = draws.get(Path(path), effective([runs.main]))
+        cells[path] = tolerances.cell_tolerances(rule, published[Path(path)], restart, replicates, n)
+        measured["columns"][Path(path).name] = tolerances.largest(rule, published[Path(path)], cells[path])
+    return Fitted(outputs(package, config, runs, measured), cells)
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
     config = load_config()
-    known_by = args.as_of
-    main = run_fit(package, config, known_by=known_by)
-    sensitivity = [run_fit(package, config, lexicon, bias, known_by) for lexicon, bias in SENSITIVITY]
-    estimates = estimate_rows(main, sensitivity, config, known_by)
-    if known_by:
-        return {DERIVED / f"estimates_as_of_{known_by}.csv": table(ESTIMATE_COLUMNS, estimates)}
-    runs = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
-    names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
-    return {DERIVED / "estimates.csv": table(ESTIMATE_COLUMNS, estimates),
-            DERIVED / "estimates_as_of.csv": table(ESTIMATE_COLUMNS, as_of_series(package, config)),
-            DERIVED / "claimant_bias.csv": table(BIAS_COLUMNS, bias_rows(main, names)),
-            DERIVED / "claim_fit.csv": table(CLAIM_COLUMNS, claim_rows(package, main)),
-            DERIVED / "fit.json": json_text(summary(config, runs)).encode("utf-8")}
+    if args.as_of:
+        main = run_fit(package, config, known_by=args.as_of)
+        sensitivity = [run_fit(package, config, lexicon, bias, args.as_of) for lexicon, bias in SENSITIVITY]
+        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(ESTIMATE_COLUMNS, estimate_rows(main, sensitivity, config, args.as_of))}
+    return fitted(package, config).outputs
 
 
 def main(args) -> int:

@@ -28,7 +28,7 @@ Parameters are one vector: [theta (all curves), level (one per curve), beta, rho
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, sparse
+from scipy import linalg, optimize, sparse
 from scipy.special import expit, log_ndtr
 
 LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
@@ -255,20 +255,28 @@ class MapFit:
     x: np.ndarray
     value: float
     converged: bool
-    iterations: int
+    iterations: int         # L-BFGS-B iterations, then Newton steps
     message: str
+    hessian: np.ndarray     # at x: the Laplace approximation reuses it
 
 
 GRADIENT_TOLERANCE = 1e-4
 RESTARTS = 20
+# Newton steps polish the optimum until the largest gradient component is this small.
+NEWTON_TOLERANCE = 1e-8
+NEWTON_STEPS = 6
 
 
-def fit_map(design: Design, start: np.ndarray) -> MapFit:
-    """Maximum a posteriori with L-BFGS-B and the analytic gradient.
+def fit_map(design: Design, start: np.ndarray, step: float, floor: float) -> MapFit:
+    """Maximum a posteriori with L-BFGS-B and the analytic gradient, polished by Newton steps.
 
     L-BFGS-B can stall on a failed line search long before the optimum; it is restarted
     from where it stopped, with fresh curvature memory, until the gradient is small or a
-    restart no longer improves the objective.
+    restart no longer improves the objective. It stops at a gradient of 1e-4, which in a
+    flat direction leaves the optimum loose by far more than the last bits: another CPU or
+    another start ends elsewhere, and the curves with it. Newton steps with the Hessian
+    (floored like the Laplace approximation's) then pin the optimum down to a gradient of
+    1e-8, wherever L-BFGS-B stopped.
     """
     x, value, iterations = start, objective(start, design)[0], 0
     for _ in range(RESTARTS):
@@ -280,8 +288,24 @@ def fit_map(design: Design, start: np.ndarray) -> MapFit:
             x, value = result.x, float(result.fun)
         if np.abs(objective(x, design)[1]).max() <= GRADIENT_TOLERANCE or not improved:
             break
+    matrix = hessian(design, x, step)
+    for _ in range(NEWTON_STEPS):
+        gradient = objective(x, design)[1]
+        if np.abs(gradient).max() <= NEWTON_TOLERANCE:
+            break
+        values, vectors = np.linalg.eigh(matrix)
+        direction = vectors @ ((vectors.T @ gradient) / np.maximum(values, floor))
+        for shrink in 0.5 ** np.arange(12):
+            trial = x - shrink * direction
+            trial_value, trial_gradient = objective(trial, design)
+            if trial_value <= value + 1e-9 and np.abs(trial_gradient).max() < np.abs(gradient).max():
+                break
+        else:
+            break
+        x, value, iterations = trial, trial_value, iterations + 1
+        matrix = hessian(design, x, step)
     converged = bool(np.abs(objective(x, design)[1]).max() <= 10 * GRADIENT_TOLERANCE)
-    return MapFit(x, value, converged, iterations, str(result.message))
+    return MapFit(x, value, converged, iterations, str(result.message), matrix)
 
 
 def hessian(design: Design, x: np.ndarray, step: float) -> np.ndarray:
@@ -299,8 +323,16 @@ def hessian(design: Design, x: np.ndarray, step: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Laplace:
-    draws: np.ndarray    # draws x params
+    """N(x, H^-1) with H the real Hessian at the MAP, its eigenvalues floored."""
+
+    x: np.ndarray
+    factor: np.ndarray   # lower Cholesky factor of the floored H
     floored: int         # eigenvalues raised to the floor
+
+
+@dataclass(frozen=True)
+class Draws:
+    draws: np.ndarray    # draws x params
     effective: float     # effective share of draws kept by the penalty weights (1 = all)
 
 
@@ -308,27 +340,41 @@ def penalties(design: Design, draws: np.ndarray) -> np.ndarray:
     """The casualties <= deployed penalty of each draw."""
     if design.pen_plus.shape[0] == 0:
         return np.zeros(len(draws))
+    # Only the probes the penalty reads: the others would multiply the cost for nothing.
+    probes = np.unique(np.concatenate([design.pen_plus.indices, design.pen_den.indices]))
     knots = knot_values(design, draws[:, :design.n_theta])
-    counts = np.expm1(np.minimum(knots @ design.interp.T.toarray(), MAX_LOG_COUNT)).T
-    excess = np.log1p(np.maximum(design.pen_plus @ counts, 0.0)) - np.log1p(design.pen_den @ counts)
+    counts = np.expm1(np.minimum(knots @ design.interp[probes].T.toarray(), MAX_LOG_COUNT)).T
+    excess = (np.log1p(np.maximum(design.pen_plus[:, probes] @ counts, 0.0)) - np.log1p(design.pen_den[:, probes] @ counts))
     return design.penalty_strength * design.penalty_softness * np.logaddexp(0.0, excess / design.penalty_softness).sum(axis=0)
 
 
-def laplace_draws(design: Design, x: np.ndarray, n: int, rng: np.random.Generator, step: float, floor: float) -> Laplace:
-    """Draws from N(x, H^-1), with H the real Hessian at the MAP and its eigenvalues floored.
+def laplace(fitted: MapFit, floor: float) -> Laplace:
+    """The Laplace approximation at the MAP, from the Hessian there.
+
+    Draws go through a Cholesky factor of the floored Hessian, not through its
+    eigenvectors: an eigenvector's sign (and, for close eigenvalues, its direction) can
+    flip under a change of the optimum in its last bits, sending the same normals
+    elsewhere, while the Cholesky factor moves only as much as the matrix does.
+    """
+    values, vectors = np.linalg.eigh(fitted.hessian)
+    floored_hessian = (vectors * np.maximum(values, floor)) @ vectors.T
+    factor = np.linalg.cholesky((floored_hessian + floored_hessian.T) / 2)
+    return Laplace(fitted.x, factor, int(np.sum(values < floor)))
+
+
+def laplace_draws(design: Design, approximation: Laplace, n: int, rng: np.random.Generator) -> Draws:
+    """n draws from the Laplace approximation, resampled by the penalty it leaves out.
 
     At the MAP the casualties <= deployed penalty is inactive, so H carries none of it and
     some draws put more casualties than troops deployed. Each draw is weighted by
     exp(-(its penalty - the MAP's)), the factor the Gaussian left out, and the draws are
     resampled by those weights (systematic resampling, deterministic given the seed).
     """
-    values, vectors = np.linalg.eigh(hessian(design, x, step))
-    floored = int(np.sum(values < floor))
-    values = np.maximum(values, floor)
+    x = approximation.x
     z = rng.standard_normal((n, len(x)))
-    draws = x + (z / np.sqrt(values)) @ vectors.T
+    draws = x + linalg.solve_triangular(approximation.factor, z.T, lower=True, trans="T").T
     weights = np.exp(-np.maximum(penalties(design, draws) - penalties(design, x[None, :])[0], 0.0))
     weights /= weights.sum()
     effective = float(1 / np.sum(weights**2) / n)
     picks = np.searchsorted(np.cumsum(weights), (rng.random() + np.arange(n)) / n)
-    return Laplace(draws[np.minimum(picks, n - 1)], floored, effective)
+    return Draws(draws[np.minimum(picks, n - 1)], effective)

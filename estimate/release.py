@@ -10,6 +10,7 @@ permissions, so nothing about the machine or the moment of the build reaches the
 import hashlib
 import io
 import json
+import subprocess
 import sys
 import zipfile
 from datetime import datetime
@@ -69,7 +70,33 @@ def name(descriptor: dict) -> str:
     return f"{descriptor['name']}-{descriptor['version']}"
 
 
+def uncommitted(root: Path, output: Path) -> list[str]:
+    """Files of the working tree that differ from its last commit (changed, added, deleted or
+    untracked and not ignored), outside the release folder: a release is built from a commit."""
+    git = lambda *argv: subprocess.run(["git", "-C", str(root), *argv], capture_output=True, text=True, check=True).stdout
+    try:
+        top = Path(git("rev-parse", "--show-toplevel").strip())
+        status = git("status", "--porcelain", "--untracked-files=all", "-z", "--", ".")
+    except (OSError, subprocess.CalledProcessError):
+        raise UsageError(f"cannot release: {root} is not a git checkout, so nothing shows that its files are a commit's — "
+                         "release from a clone of the repository; nothing was written.") from None
+    entries, paths = iter(status.split("\0")), []
+    for entry in entries:
+        if len(entry) > 3:
+            paths.append(str((top / entry[3:]).resolve().relative_to(root.resolve())))
+            if entry[0] in "RC":  # a rename or copy: its source path follows as its own entry
+                next(entries, None)
+    inside = (root / output).resolve()
+    return [p for p in paths if not (root / p).resolve().is_relative_to(inside)]
+
+
 def build(package: Loaded, args) -> dict[Path, bytes]:
+    changed = uncommitted(package.root, args.output)
+    if changed:
+        shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
+        raise UsageError(f"cannot release: {len(changed)} file(s) differ from the last commit ({shown}) — a release is built "
+                         "from a commit: commit "
+                         "the changes (or undo them), then run 'make release' again; nothing was written.")
     problems = versions.check(package.root, package) + versions.unreleased(package.root)
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")

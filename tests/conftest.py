@@ -7,6 +7,7 @@ import csv
 import io
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,16 @@ def copy_whole(where: Path) -> Path:
     for folder in ("data", "figures"):
         shutil.copytree(REPO / folder, where / folder)
     return where
+
+
+def committed(root: Path) -> Path:
+    """``root`` made a git checkout whose files are all in its one commit: what a release is
+    built from."""
+    git = lambda *argv: subprocess.run(["git", "-C", str(root), *argv], check=True, capture_output=True)
+    git("init", "--quiet")
+    git("add", "--all")
+    git("-c", "user.name=tests", "-c", "user.email=tests@example.org", "commit", "--quiet", "-m", "the package")
+    return root
 
 
 def read_rows(path: Path) -> list[list[str]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_whole, set_cell
+from conftest import committed, copy_whole, set_cell
 from estimate.cli import main
 
 # stage: (extra arguments, a function it calls late, the last file it writes)
@@ -34,11 +34,12 @@ def built(tmp_path) -> Path:
     root = copy_whole(tmp_path / "package")
     (root / "dist").mkdir()
     (root / "dist/dprk-troops-russia-claims-0.0.9.zip").write_bytes(b"an earlier release")
-    return root
+    return committed(root)  # a release is built from a commit
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    """Every file of the package (git's own records, which git status refreshes, aside)."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and ".git" not in p.parts}
 
 
 def run(stage: str, root: Path) -> int:
@@ -93,6 +94,7 @@ def test_a_full_disk_while_writing_the_last_output_changes_nothing(built, stage,
     # A valid change that moves every output, so that an output replaced early (before the
     # disk filled up) would differ from the one it replaced.
     set_cell(built, "hedges", "about", "low_factor", "0.78")
+    committed(built)
     monkeypatch.setattr(os, "fdopen", fdopen)
     before = snapshot(built)
     assert run(stage, built) == 1

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, read_rows, set_cell, write_rows
+from conftest import REPO, committed, copy_whole, read_rows, set_cell, write_rows
 
 
 def diff(old, new, *options) -> subprocess.CompletedProcess:
@@ -29,7 +29,9 @@ def scale_estimates(root, quantity, factor, dates=None):
 @pytest.fixture(scope="module")
 def release_zip(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "estimate", "release", "--output", str(out)], cwd=REPO, check=True, capture_output=True)
+    source = committed(copy_whole(tmp_path_factory.mktemp("checkout") / "package"))
+    subprocess.run([sys.executable, "-m", "estimate", "release", "--root", str(source), "--output", str(out)], cwd=REPO, check=True,
+                   capture_output=True)
     [path] = out.glob("*.zip")
     return path
 

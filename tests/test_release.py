@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, copy_whole, set_cell
+from conftest import REPO, committed, copy_whole, set_cell
 from estimate import release
 from estimate.tables import load
 
@@ -27,9 +27,15 @@ def build(root: Path, output: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def zip_path(tmp_path_factory) -> Path:
+def source(tmp_path_factory) -> Path:
+    """A clean checkout of everything a release holds: a release is built from a commit."""
+    return committed(copy_whole(tmp_path_factory.mktemp("checkout") / "package"))
+
+
+@pytest.fixture(scope="module")
+def zip_path(source, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    result = build(REPO, out)
+    result = build(source, out)
     assert result.returncode == 0, result.stderr
     return out / f"{FOLDER}.zip"
 
@@ -42,10 +48,10 @@ def unpacked(zip_path, tmp_path_factory) -> Path:
     return where / FOLDER
 
 
-def test_built_again_later_it_is_the_same_bytes(zip_path, tmp_path, monkeypatch):
+def test_built_again_later_it_is_the_same_bytes(source, zip_path, tmp_path, monkeypatch):
     monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, years later
-    package, _ = load(REPO)
-    [data] = release.build(package, Namespace(root=REPO, output=tmp_path)).values()
+    package, _ = load(source)
+    [data] = release.build(package, Namespace(root=source, output=tmp_path)).values()
     assert data == zip_path.read_bytes()
 
 
@@ -105,12 +111,28 @@ def test_a_changed_byte_fails_frictionless_validate(unpacked, tmp_path):
 
 @pytest.fixture
 def built_copy(tmp_path) -> Path:
-    return copy_whole(tmp_path / "package")
+    return committed(copy_whole(tmp_path / "package"))
+
+
+def test_a_working_tree_that_differs_from_its_commit_is_not_released(built_copy, tmp_path):
+    set_cell(built_copy, "claims", "c011", "note", "A corrected note.")
+    (built_copy / "figures/extra.png").write_bytes(b"not committed")
+    result = build(built_copy, tmp_path / "dist")
+    assert result.returncode == 2
+    assert "cannot release: 2 file(s) differ from the last commit (data/claims.csv, figures/extra.png)" in result.stderr
+    assert not (tmp_path / "dist").exists()
+
+
+def test_a_folder_that_is_not_a_checkout_is_not_released(tmp_path):
+    root = copy_whole(tmp_path / "package")
+    result = build(root, tmp_path / "dist")
+    assert result.returncode == 2 and "is not a git checkout" in result.stderr
 
 
 def test_a_version_that_disagrees_is_not_released(built_copy, tmp_path):
     cff = built_copy / "CITATION.cff"
     cff.write_text(cff.read_text(encoding="utf-8").replace('version: "0.1.0"', 'version: "0.2.0"'), encoding="utf-8")
+    committed(built_copy)
     result = build(built_copy, tmp_path / "dist")
     assert result.returncode == 2
     assert "CITATION.cff: version is '0.2.0' but datapackage.json's version is '0.1.0'" in result.stderr
@@ -121,6 +143,7 @@ def test_changes_waiting_under_unreleased_are_not_released_as_the_old_version(bu
     log = built_copy / "CHANGELOG.md"
     log.write_text(log.read_text(encoding="utf-8").replace("## 0.1.0 — 2026-11-22", "## Unreleased\n\n- A note.\n\n## 0.1.0 — 2026-11-22"),
                    encoding="utf-8")
+    committed(built_copy)
     result = build(built_copy, built_copy / "dist")
     assert result.returncode == 2 and "'## Unreleased' lists 1 change(s)" in result.stderr
 
@@ -129,5 +152,6 @@ def test_a_released_version_is_never_rebuilt_with_other_contents(built_copy):
     assert build(built_copy, built_copy / "dist").returncode == 0
     assert build(built_copy, built_copy / "dist").returncode == 0  # the same bytes again: fine
     set_cell(built_copy, "claims", "c011", "note", "A corrected note.")
+    committed(built_copy)
     result = build(built_copy, built_copy / "dist")
     assert result.returncode == 2 and "already holds a different 0.1.0" in result.stderr
