@@ -581,16 +581,20 @@ class Runs:
     def variant(self, pick) -> "Runs":
         return Runs(pick(self.main), [pick(f) for f in self.sensitivity], [(d, pick(f)) for d, f in self.as_of])
 
+    def named(self) -> dict:
+        """The runs fit.json reports, by name."""
+        return {"main": self.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, self.sensitivity)}
 
-def outputs(package: Loaded, config: dict, runs: Runs, measured: dict | None = None) -> dict[Path, bytes]:
+
+def outputs(package: Loaded, config: dict, runs: Runs) -> dict[Path, bytes]:
+    """The fit's tables; fit.json without the measured tolerances, which need every variant."""
     names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
-    named = {"main": runs.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, runs.sensitivity)}
     return {DERIVED / "estimates.csv": table(ESTIMATE_COLUMNS, estimate_rows(runs.main, runs.sensitivity, config, None)),
             DERIVED / "estimates_as_of.csv": table(ESTIMATE_COLUMNS, [row for known_by, f in runs.as_of
                                                                       for row in estimate_rows(f, [], config, known_by)]),
             DERIVED / "claimant_bias.csv": table(BIAS_COLUMNS, bias_rows(runs.main, names)),
             DERIVED / "claim_fit.csv": table(CLAIM_COLUMNS, claim_rows(package, runs.main)),
-            DERIVED / "fit.json": json_text(summary(config, named, measured)).encode("utf-8")}
+            DERIVED / "fit.json": json_text(summary(config, runs.named())).encode("utf-8")}
 
 
 @dataclass(frozen=True)
@@ -622,7 +626,8 @@ def fitted(package: Loaded, config: dict | None = None) -> Fitted:
         n = draws.get(Path(path), effective([runs.main]))
         cells[path] = tolerances.cell_tolerances(rule, published[Path(path)], restart, replicates, n)
         measured["columns"][Path(path).name] = tolerances.largest(rule, published[Path(path)], cells[path])
-    return Fitted(outputs(package, config, runs, measured), cells)
+    published[DERIVED / "fit.json"] = json_text(summary(config, runs.named(), measured)).encode("utf-8")
+    return Fitted(published, cells)
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
