@@ -2,8 +2,13 @@
 
 import argparse
 import importlib
+import signal
+import sys
 from datetime import date
 from pathlib import Path
+
+from estimate.outputs import UsageError, exclusive, recover
+
 
 def share(text: str) -> float:
     """A share such as 0.1, or a percentage such as 10%."""
@@ -118,9 +123,37 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+# Commands that change the package: one at a time per folder (estimate.outputs.exclusive).
+WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "bump"}
+
+
+def terminated(signal_number, frame):
+    """SIGTERM as an exception, so that a command stopped by it cleans up as after an error."""
+    raise SystemExit(128 + signal_number)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     # Each command's module is imported only when it runs: matplotlib, scipy and
     # frictionless take seconds to import, and most commands need one of them at most.
     module, function = args.run.split(":")
-    return getattr(importlib.import_module(f"estimate.{module}"), function)(args)
+    run = getattr(importlib.import_module(f"estimate.{module}"), function)
+    if args.command not in WRITERS:
+        # Whatever a command killed while writing left is finished first, unless a writer
+        # holds the package: then that writer is still at work, and finishes it itself.
+        try:
+            with exclusive(args.root, wait=0):
+                recover(args.root)
+        except UsageError:
+            pass
+        return run(args)
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        with exclusive(args.root):
+            recover(args.root)
+            return run(args)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous)

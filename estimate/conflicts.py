@@ -8,13 +8,12 @@ ends before the other's starts, or both are dated by the same article's publicat
 and "within 14 days" means however the uncertain dates fall.
 """
 
-import csv
 import math
 from itertools import permutations
 
 from estimate.evidence import Figure, figures
 from estimate.fit import FLAG_OUTLIER, FLAG_TAIL
-from estimate.outputs import DERIVED, UsageError, run_writer, table
+from estimate.outputs import DERIVED, derived_rows, run_writer, table
 from estimate.tables import Loaded
 
 OUTPUT = DERIVED / "conflicts.csv"
@@ -119,14 +118,6 @@ def literal_conflicts(evidence: list[Figure]) -> list[list]:
 
 # ---------------------------------------------------------------- model conflicts
 
-def read_derived(package: Loaded, rel) -> list[dict]:
-    path = package.root / rel
-    if not path.is_file():
-        raise UsageError(f"{rel} is missing — run `make fit` (python -m estimate fit) first")
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
-
 def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[dict], claimants: dict) -> list[list]:
     """Claims the fit finds unlikely, and claimants whose figures sit apart from the others'."""
     by_id = {f.claim_id: f for f in evidence}
@@ -173,8 +164,8 @@ def claimed_class(figure: Figure, quantity_class: str) -> bool:
 def build(package: Loaded, args):
     evidence = figures(package)
     claimants = package.tables["claimants"].by_key("claimant_id")
-    rows = literal_conflicts(evidence) + model_conflicts(evidence, read_derived(package, CLAIM_FIT),
-                                                          read_derived(package, CLAIMANT_BIAS), claimants)
+    rows = literal_conflicts(evidence) + model_conflicts(evidence, derived_rows(package, CLAIM_FIT),
+                                                          derived_rows(package, CLAIMANT_BIAS), claimants)
     return {OUTPUT: table(COLUMNS, rows)}
 
 

@@ -6,7 +6,6 @@ fixed size, style and metadata, so two runs give the same bytes. Claimants are t
 apart by colour (Okabe–Ito, safe for colour-blind readers) and by marker shape.
 """
 
-import csv
 import io
 import math
 import textwrap
@@ -24,7 +23,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 
 from estimate.evidence import figures  # noqa: E402
-from estimate.outputs import DERIVED, run_writer  # noqa: E402
+from estimate.outputs import DERIVED, derived_rows, run_writer  # noqa: E402
 from estimate.tables import Loaded  # noqa: E402
 
 FIGURES = Path("figures")
@@ -55,11 +54,6 @@ MONTHS = {"en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
 
 
 # ---------------------------------------------------------------- data
-
-def read_csv(root: Path, rel) -> list[dict]:
-    with open(root / rel, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
-
 
 def texts(package: Loaded) -> dict:
     with open(TEXT, "rb") as f:
@@ -277,8 +271,7 @@ def save(fig, name: str, lang: str) -> dict[Path, bytes]:
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
-    root = package.root
-    estimates, as_of = read_csv(root, DERIVED / "estimates.csv"), read_csv(root, DERIVED / "estimates_as_of.csv")
+    estimates, as_of = derived_rows(package, DERIVED / "estimates.csv"), derived_rows(package, DERIVED / "estimates_as_of.csv")
     drawn = marks(package)
     style = styles(package, drawn)
     words = texts(package)

@@ -7,11 +7,12 @@ assume nothing about cells it rejects: a cell that does not parse is skipped her
 import calendar
 import hashlib
 import re
+import unicodedata
 from datetime import date
 from itertools import chain
 
 from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
-from estimate.problems import Problem
+from estimate.problems import Problem, shown
 from estimate.tables import DESCRIPTOR, Loaded, Row
 
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula.
@@ -37,6 +38,7 @@ def check(package: Loaded) -> list[Problem]:
     """Every integrity problem in the package."""
     return list(chain(
         formula_cells(package),
+        plain_numbers(package),
         unique_keys(package),
         hedge_rules(package),
         source_rows(package),
@@ -65,11 +67,14 @@ def show(value: float) -> str:
 
 
 def wordings(hedge: Row) -> list[str]:
-    return [w.strip().lower() for w in (hedge["phrases_es"] + "|" + hedge["phrases_en"]).split("|") if w.strip()]
+    """A hedge's wordings, compared as composed (NFC) lower-case text: 'más' typed with a
+    combining accent is the same wording."""
+    text = unicodedata.normalize("NFC", hedge["phrases_es"] + "|" + hedge["phrases_en"])
+    return [w.strip().lower() for w in text.split("|") if w.strip()]
 
 
 def contains_wording(phrase: str, wording: str) -> bool:
-    return re.search(r"(?<!\w)" + re.escape(wording) + r"(?!\w)", phrase.lower()) is not None
+    return re.search(r"(?<!\w)" + re.escape(wording) + r"(?!\w)", unicodedata.normalize("NFC", phrase).lower()) is not None
 
 
 # ---------------------------------------------------------------- every table
@@ -84,6 +89,23 @@ def formula_cells(package: Loaded):
                     yield Problem(table.path, row.number, column,
                                   f"the cell starts with {FORMULA_STARTS[value[0]]}, which a spreadsheet runs as a formula — "
                                   "rephrase it so it starts with a letter, digit or quotation mark")
+
+
+# A number cell as the codebook asks for it: ASCII digits, '.' for decimals, an optional
+# minus. Python (and frictionless) would also read '3e2', ' 300', 'inf', '1e400' or
+# Arabic-Indic digits, and an infinite hedge parameter silently opens every interval.
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def plain_numbers(package: Loaded):
+    for table in package.tables.values():
+        columns = [f["name"] for f in table.fields if f["type"] in ("number", "integer")]
+        for row in table.rows:
+            for column in columns:
+                if row[column] and not PLAIN_NUMBER.fullmatch(row[column]):
+                    yield Problem(table.path, row.number, column, f"{shown(row[column])} is not a plain number — write digits with "
+                                                                  "'.' as the decimal mark, e.g. 11000 or 0.85 (no exponent, "
+                                                                  "spaces, infinity or other digits)")
 
 
 def unique_keys(package: Loaded):
@@ -194,6 +216,10 @@ def source_rows(package: Loaded):
     resources = {r.get("path"): r for r in package.descriptor["resources"]}
     for row in table.rows:
         yield from date_span(table.path, row, "published_date")
+        latest = day(row, "published_date_latest")
+        if latest and latest > date.today():
+            yield Problem(table.path, row.number, "published_date_latest",
+                          f"{latest} is after today — a source cannot have been published in the future; correct the date")
         rel = row["text_path"]
         if not text_path_ok(package, rel):
             continue
@@ -252,6 +278,7 @@ def claim_rows(package: Loaded):
             yield from as_of_vs_publication(table.path, row, source)
         yield from window(table.path, row)
         yield from definitions(table.path, row, claims)
+        yield from later_base(table.path, row, claims, sources)
         yield from relay(table.path, row, claims, sources)
         yield from status(table.path, row, claims)
         claimant = claimants.get(row["claimant_id"])
@@ -267,6 +294,15 @@ def quote_and_phrase(path: str, row: Row, text: str | None, source: Row | None):
                       "(same accents, quotation marks and spaces)")
     if row["phrase"] not in row["quote"]:
         yield Problem(path, row.number, "phrase", f"'{row['phrase']}' does not occur in the quote — copy the phrase verbatim from it")
+    elif whole(row["phrase"], row["quote"]) is None:
+        yield Problem(path, row.number, "phrase", f"'{row['phrase']}' occurs in the quote only as part of a longer word or number — "
+                                                  "copy the whole figure as printed")
+
+
+def whole(phrase: str, quote: str) -> re.Match | None:
+    """The first occurrence of the phrase in the quote that is not cut out of a longer word or
+    number ('aproximadamente 30' in 'aproximadamente 300', '11' in '11,000')."""
+    return re.search(r"(?<!\w)(?<!\d[.,])" + re.escape(phrase) + r"(?!\w)(?![.,]\d)", quote)
 
 
 def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
@@ -283,6 +319,14 @@ def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
                 yield Problem(path, row.number, "hedge_id",
                               f"the phrase '{phrase}' contains '{found}', the wording of hedge '{other['hedge_id']}' — use that hedge")
                 return
+        place = whole(phrase, row["quote"])
+        before = unicodedata.normalize("NFC", row["quote"][: place.start()] if place else "").lower().rstrip()
+        for other in hedges.values():
+            found = next((w for w in wordings(other) if re.search(r"(?<!\w)" + re.escape(w) + r"$", before)), None)
+            if found:
+                yield Problem(path, row.number, "phrase", f"the quote says '{found} {phrase}', but the phrase leaves out '{found}' — "
+                                                          f"include the hedge wording in the phrase and use hedge '{other['hedge_id']}'")
+                return
 
 
 def stated_numbers(path: str, row: Row, rule: str, numerals):
@@ -295,6 +339,10 @@ def stated_numbers(path: str, row: Row, rule: str, numerals):
             yield Problem(path, row.number, column, f"must be empty for a '{rule}' phrase — " +
                           ("put a single number in stated_value" if rule != "range" else "use stated_low and stated_high"))
     low, high = number(row, "stated_low"), number(row, "stated_high")
+    if row["unit"] == "percent":
+        for column in ("stated_value", "stated_low", "stated_high"):
+            if (number(row, column) or 0) > 100:
+                yield Problem(path, row.number, column, f"{row[column]} is above 100 for a percent — correct the number or the unit")
     if low is not None and high is not None and low > high:
         yield Problem(path, row.number, "stated_low", f"{show(low)} is above stated_high {show(high)} — swap them")
     try:
@@ -370,6 +418,22 @@ def definitions(path: str, row: Row, claims: dict[str, Row]):
         if (base["unit"], base["quantity"], base["subject_id"]) != ("persons", "deployed", row["subject_id"]):
             yield Problem(path, row.number, "base_claim_id",
                           f"{base_id} is not a deployment count in persons of {row['subject_id']} — point to the figure the share is of")
+        elif base["time_scope"] == "planned":
+            yield Problem(path, row.number, "base_claim_id",
+                          f"{base_id} is a planned deployment — a share of the force is of troops sent, not planned: point to a count of them")
+
+
+def later_base(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):
+    """A share's base must have been published when the share was: a figure cannot rest on
+    one printed after it."""
+    base = claims.get(row["base_claim_id"])
+    own, theirs = sources.get(row["source_id"]), sources.get(base["source_id"]) if base is not None else None
+    if own is not None and theirs is not None:
+        printed, base_printed = day(own, "published_date_latest"), day(theirs, "published_date_earliest")
+        if printed and base_printed and base_printed > printed:
+            yield Problem(path, row.number, "base_claim_id",
+                          f"{base['claim_id']} was published ({base_printed}) after this claim's source ({printed}) — point to a "
+                          "count published by then")
 
 
 def relay(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):

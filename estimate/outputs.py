@@ -8,16 +8,20 @@ exactly as it was: never a half-written file, never a set of files from two runs
 """
 
 import csv
+import fcntl
 import io
+import json
 import math
 import os
 import sys
-import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
+from estimate import stamps
 from estimate.problems import Problem
-from estimate.tables import Loaded, load
-from estimate.validate import validate_package
+from estimate.tables import Loaded, Row, load, read_table
+from estimate.validate import table_problems, validate_package
 
 DERIVED = Path("data/derived")
 UMASK = os.umask(0o022)
@@ -26,6 +30,41 @@ os.umask(UMASK)
 
 class UsageError(Exception):
     """A command-line request that cannot be met, with a sentence that says what to do."""
+
+
+# How long a command that changes the package waits for another to finish: longer than a
+# full rebuild takes, short enough that a stuck process does not hold everyone for ever.
+LOCK_WAIT = 900.0
+
+
+@contextmanager
+def exclusive(root: Path, wait: float = LOCK_WAIT):
+    """Hold the package folder for one command that changes it, waiting (up to ``wait``
+    seconds) while another does. The lock is the folder's own (flock on its directory), so
+    no lock file is left behind, and the kernel releases it when the process ends, however
+    it ends."""
+    try:
+        handle = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        yield  # no such folder: the command reports that itself
+        return
+    try:
+        deadline, told = time.monotonic() + wait, False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise UsageError(f"another command has been changing the package in {root} for too long — wait until it "
+                                     "has finished (or stop it), then run this one again; nothing was written.") from None
+                if not told:
+                    print(f"waiting for another command that is changing the package in {root} …", file=sys.stderr)
+                    told = True
+                time.sleep(0.2)
+        yield
+    finally:
+        os.close(handle)
 
 
 class InvalidPackage(Exception):
@@ -41,6 +80,21 @@ def valid_package(root: Path) -> Loaded:
         raise InvalidPackage(problems)
     package, _ = load(root)
     return package
+
+
+def derived_rows(package: Loaded, rel) -> list[Row]:
+    """A derived table as a later stage reads it, checked first as an input is: present, its
+    file sound, its header and every cell as its schema in datapackage.json says. A table
+    cut short, edited or left from an older version is refused, never silently used."""
+    resource = next((r for r in package.descriptor["resources"] if r.get("path") == str(rel)), None)
+    if resource is None or not (package.root / rel).is_file():
+        raise UsageError(f"{rel} is missing — run 'make derived' to build it; nothing was written.")
+    table, problems = read_table(package.root, resource)
+    problems = problems or table_problems(package, resource)
+    if problems:
+        raise UsageError("\n".join(map(str, problems)) + f"\n{rel} is not what this package's code writes — rebuild it with "
+                         "'make derived' (or restore it from git); nothing was written.")
+    return table.rows
 
 
 def run_writer(args, build) -> int:
@@ -62,6 +116,7 @@ def run_writer(args, build) -> int:
         print(f"could not write {error.filename or 'the outputs'}: {error.strerror or error} — nothing was changed; "
               "free some disk space or fix the folder's permissions, then run the command again", file=sys.stderr)
         return 1
+    stamps.refresh(args.root, args.command, written)
     for path in written:
         print(f"wrote {path}", file=sys.stderr)
     return 0
@@ -95,32 +150,83 @@ def table(header: list[str], rows: list[list]) -> bytes:
     return csv_text(header, rows).encode("utf-8")
 
 
+JOURNAL = ".estimate-journal.json"
+
+
+def journal(root: Path, state: str, moves: list[tuple[Path, Path]]) -> None:
+    """Record the moves of a commit and its state, atomically (its own temporary, renamed)."""
+    base = root.resolve()
+    text = json.dumps({"state": state, "moves": [[str(t.relative_to(base)), str(g.relative_to(base))] for t, g in moves]})
+    temporary = root / (JOURNAL + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, root / JOURNAL)
+
+
+def recover(root: Path) -> None:
+    """Finish what a command killed while committing left: delete its temporary files if it
+    was still writing them (every target keeps its old content), complete its renames if it
+    had begun them (every target gets its new content)."""
+    (root / (JOURNAL + ".tmp")).unlink(missing_ok=True)
+    try:
+        record = json.loads((root / JOURNAL).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return
+    except (ValueError, OSError):
+        record = {"state": "unreadable", "moves": []}
+    for temporary, target in record.get("moves", []):
+        source, destination = inside(root, temporary), inside(root, target)
+        if source.exists():
+            if record["state"] == "renaming":
+                os.replace(source, destination)
+            else:
+                source.unlink()
+    (root / JOURNAL).unlink()
+
+
+def inside(root: Path, rel) -> Path:
+    """``root / rel`` if it stays inside the package folder once links are followed, and is
+    not a folder or special file; otherwise UsageError, before anything is written."""
+    target = (root / rel).resolve()
+    if not target.is_relative_to(root.resolve()) or (target.exists() and not target.is_file()):
+        raise UsageError(f"{rel} is not a file inside the package folder ({root.resolve()}) — commands write only there; "
+                         "choose a path inside it (links that lead out of it count as outside); nothing was written.")
+    return target
+
+
+def replace_all(root: Path, files: dict[Path, bytes]) -> None:
+    """Replace every file by its new bytes, through the journal (see commit)."""
+    recover(root)
+    moves = [(target.parent / f".{target.name}.{os.getpid()}.tmp", target) for target in files]
+    try:
+        journal(root, "writing", moves)
+        for temporary, target in moves:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 & ~UMASK)
+            with os.fdopen(handle, "wb") as f:
+                f.write(files[target])
+        journal(root, "renaming", moves)
+        for temporary, target in moves:
+            os.replace(temporary, target)
+        (root / JOURNAL).unlink()
+    except BaseException:
+        recover(root)
+        raise
+
+
 def commit(root: Path, outputs: dict[Path, bytes]) -> list[Path]:
     """Write every output or none; '-' is standard output. Returns the paths written.
 
-    All temporary files are written first, so running out of space or permission leaves
-    the targets untouched; renames, the last step, do not need space.
+    A journal (JOURNAL, in the package folder) lists every move from a temporary file to
+    its target before the first rename. All temporary files are written first, so running
+    out of space or permission leaves the targets untouched; then the journal is marked
+    'renaming' and the renames, which need no space, follow. A kill at any point leaves
+    either the journal in its 'writing' state (the next command deletes the temporary
+    files: all old) or in its 'renaming' state (the next command completes the renames:
+    all new); an exception or SIGTERM does the same at once.
     """
-    staged: list[tuple[str, Path]] = []
-    try:
-        for rel, data in outputs.items():
-            if str(rel) == "-":
-                continue
-            target = root / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-            staged.append((temporary, target))
-            with os.fdopen(handle, "wb") as f:
-                f.write(data)
-                # mkstemp makes the file private (0600); give it the mode any new file gets.
-                os.fchmod(f.fileno(), 0o666 & ~UMASK)
-        for temporary, target in staged:
-            os.replace(temporary, target)
-    except BaseException:
-        for temporary, _ in staged:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-        raise
+    files = {inside(root, rel): data for rel, data in outputs.items() if str(rel) != "-"}
+    if files:
+        replace_all(root, files)
     for rel, data in outputs.items():
         if str(rel) == "-":
             sys.stdout.write(data.decode("utf-8"))

@@ -11,7 +11,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from estimate.integrity import PARAMETERS
-from estimate.outputs import DERIVED, UsageError, cell, run_writer, table
+from estimate.outputs import DERIVED, UsageError, cell, inside, run_writer, table
 from estimate.tables import Loaded, Row
 
 MAIN = "main"
@@ -169,6 +169,10 @@ def claim_ranges(package: Loaded, lexicon_name: str = MAIN) -> list[dict]:
 def build(package: Loaded, args) -> dict[Path, bytes]:
     rows = claim_ranges(package, args.lexicon)
     output = args.output or (OUTPUT if args.lexicon == MAIN else Path("-"))
+    own = {inside(package.root, OUTPUT)} if args.lexicon == MAIN else set()
+    if str(output) != "-" and inside(package.root, output) in package.files() - own:
+        raise UsageError(f"--output {output} is a file of the package, and an input is never an output — choose another "
+                         "name, or '-' for standard output; nothing was written.")
     return {output: table(COLUMNS, [[row[c] for c in COLUMNS] for row in rows])}
 
 

@@ -65,6 +65,15 @@ def record(root: Path, command: str, inputs: list[str], outputs: list[str]) -> N
         raise
 
 
+def refresh(root: Path, command: str, written: list) -> None:
+    """After a command has written exactly the outputs its stamp lists, record their contents
+    and its inputs' again: run directly rather than by make, it would otherwise leave a
+    stamp that says its own outputs are stale, while their times tell make they are current."""
+    stamp = recorded(root, command)
+    if stamp and set(stamp.get("outputs", {})) == {str(p) for p in written}:
+        record(root, command, list(stamp["inputs"]), list(stamp["outputs"]))
+
+
 def current(root: Path, command: str, inputs: list[str], outputs: list[str]) -> bool:
     stamp = recorded(root, command)
     if stamp is None:

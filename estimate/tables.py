@@ -7,6 +7,7 @@ line endings or a changed header are reported as such, not as a cascade of cell 
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,10 @@ class Loaded:
     descriptor: dict
     tables: dict[str, Table] = field(default_factory=dict)
 
+    def files(self) -> set[Path]:
+        """Every file the package consists of (descriptor and resources), resolved."""
+        return {(self.root / p).resolve() for p in [DESCRIPTOR] + [r["path"] for r in self.descriptor["resources"]]}
+
     def table_resources(self) -> list[dict]:
         """The hand-maintained tables."""
         return [r for r in self.descriptor.get("resources", [])
@@ -91,7 +96,54 @@ def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
                               f"is not valid JSON ({error.msg} at line {error.lineno}, character {error.colno}) — fix the syntax there")]
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         return None, [Problem(DESCRIPTOR, None, None, "has no list of resources — restore it from git")]
-    return descriptor, []
+    problems = containment(root, descriptor)
+    return (None, problems) if problems else (descriptor, [])
+
+
+# Names become file names (the workbook, the release zip): Data Package names, nothing else.
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
+# How every CSV of the package is written; any other dialect would be read differently by
+# frictionless (comment or header rows hidden from validation) than by the commands.
+DIALECT = {"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "header": True}
+# The one profile this package declares; frictionless would fetch any other over the network.
+PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+
+
+def containment(root: Path, descriptor: dict) -> list[Problem]:
+    """The descriptor may name only files inside the package: every command reads what it
+    lists and writes what its name builds, so a path or name that leaves the folder (or a
+    schema or dialect given by URL, which frictionless would fetch) is refused before
+    anything is read."""
+    problems = []
+    name = descriptor.get("name")
+    if not (isinstance(name, str) and NAME.fullmatch(name) and ".." not in name):
+        problems.append(Problem(DESCRIPTOR, None, "name", f"{shown(name)} is not a package name: lower-case letters, digits, "
+                                                          "'.', '-' and '_' only — it names the workbook and the release zip"))
+    if descriptor.get("$schema", PROFILE) != PROFILE:
+        problems.append(Problem(DESCRIPTOR, None, "$schema", f"{shown(descriptor['$schema'])} is not the Data Package 2.0 profile — "
+                                                             f"write {PROFILE}; no other is fetched"))
+    inside = root.resolve()
+    for number, resource in enumerate(descriptor["resources"]):
+        label = f"resources[{number}]"  # as a JSON path: counted from 0
+        if not isinstance(resource, dict) or not isinstance(resource.get("name"), str) or not isinstance(resource.get("path"), str):
+            problems.append(Problem(DESCRIPTOR, None, label, "is not a resource with a name and a path — restore it from git"))
+            continue
+        rel = resource["path"]
+        target = (root / rel).resolve()
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", rel) or rel.startswith(("/", "\\")) or "\\" in rel or ".." in Path(rel).parts \
+                or not target.is_relative_to(inside) or (target.exists() and not target.is_file()):
+            problems.append(Problem(DESCRIPTOR, None, f"{label}.path", f"{shown(rel)} is not a file inside the package folder — "
+                                                                        "give a relative path such as data/claims.csv, with no '..', "
+                                                                        "URL or link that leaves the folder"))
+        if isinstance(resource.get("dialect"), dict) and resource["dialect"] != DIALECT:
+            problems.append(Problem(DESCRIPTOR, None, f"{label}.dialect", f"is not this package's CSV dialect — write "
+                                                                         f"{json.dumps(DIALECT)}: another (comment rows, "
+                                                                         "skipped rows, other separators) would hide rows from validation"))
+        for key in ("schema", "dialect"):
+            if key in resource and not isinstance(resource[key], dict):
+                problems.append(Problem(DESCRIPTOR, None, f"{label}.{key}", f"{shown(resource[key])} is not written out — give the "
+                                                                           f"{key} itself in {DESCRIPTOR}; nothing is fetched"))
+    return problems
 
 
 def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]:
@@ -119,6 +171,10 @@ def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]
         row, _ = locate(text[: text.index("\r\n")], names)
         return None, [Problem(rel, row, names[-1], "the line ends with CR LF (Windows line endings); this package's CSVs use LF only — "
                               "re-save with Unix (LF) line endings or run: sed -i 's/\\r$//' " + rel)]
+    if "\r" in text:
+        row, _ = locate(text[: text.index("\r")], names)
+        return None, [Problem(rel, row, names[-1], "the line ends with a bare CR (old Mac line endings, or a pasted character); this "
+                              "package's CSVs use LF only — re-save with Unix (LF) line endings")]
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:

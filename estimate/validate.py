@@ -12,7 +12,7 @@ import re
 import sys
 from pathlib import Path
 
-from frictionless import Package
+from frictionless import Package, Resource
 
 from estimate import integrity
 from estimate.problems import Problem, shown, sort_key
@@ -50,6 +50,15 @@ def schema_problems(package: Loaded) -> list[Problem]:
         resource = resources[task.name]
         problems += [describe(resource, resources, error) for error in task.errors]
     return problems
+
+
+def table_problems(package: Loaded, resource: dict) -> list[Problem]:
+    """Frictionless validation of one table against its schema (types, constraints, keys;
+    references to other tables aside: a derived table is checked for what it holds)."""
+    schema = {k: v for k, v in resource["schema"].items() if k != "foreignKeys"}
+    report = Resource({**resource, "schema": schema}, basepath=str(package.root)).validate()
+    resources = {r["name"]: r for r in package.descriptor["resources"]}
+    return [describe(resource, resources, error) for task in report.tasks for error in task.errors]
 
 
 def describe(resource: dict, resources: dict, error) -> Problem:

@@ -9,7 +9,6 @@ the same bytes for the same package: XlsxWriter stamps fixed times inside the zi
 the document's creation time is the package's ``created``.
 """
 
-import csv
 import io
 import math
 from datetime import date, datetime
@@ -18,7 +17,7 @@ from pathlib import Path
 import xlsxwriter
 
 from estimate.citation import apa, bibtex
-from estimate.outputs import DERIVED, run_writer
+from estimate.outputs import DERIVED, derived_rows, run_writer
 from estimate.tables import Loaded
 from estimate.versions import citation, release_moment
 
@@ -53,9 +52,12 @@ def typed(value: str, kind: str):
     return value
 
 
-def read_rows(root: Path, resource: dict) -> list[list[str]]:
-    with open(root / resource["path"], encoding="utf-8", newline="") as f:
-        return list(csv.reader(f))[1:]
+def read_rows(package: Loaded, resource: dict) -> list[list[str]]:
+    """A table's cells in its schema's order: hand-maintained tables as validated, derived ones
+    checked against their schema before use."""
+    table = package.tables.get(resource["name"])
+    rows = table.rows if table else derived_rows(package, resource["path"])
+    return [[row[f["name"]] for f in resource["schema"]["fields"]] for row in rows]
 
 
 def width(header: str, values: list[str], kind: str) -> float:
@@ -231,7 +233,7 @@ def workbook_bytes(package: Loaded, cff: dict) -> bytes:
     readme_sheet(book, formats, descriptor, cff)
     codebook_sheet(book, formats, descriptor)
     for resource in table_resources(descriptor):
-        table_sheet(book, formats, resource, read_rows(package.root, resource))
+        table_sheet(book, formats, resource, read_rows(package, resource))
     book.close()
     return stream.getvalue()
 

@@ -7,6 +7,7 @@ import csv
 import io
 import os
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -20,6 +21,16 @@ settings.register_profile("deep", max_examples=3000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch):
+    """Nothing is fetched at run time: a test whose code opens a connection fails."""
+    def refuse(*args, **kwargs):
+        raise RuntimeError("a network connection was attempted; nothing may be fetched at run time")
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
 
 
 @pytest.fixture

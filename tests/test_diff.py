@@ -28,8 +28,8 @@ def scale_estimates(root, quantity, factor, dates=None):
 
 @pytest.fixture(scope="module")
 def release_zip(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
     source = committed(copy_whole(tmp_path_factory.mktemp("checkout") / "package"))
+    out = source / "dist"  # commands write only inside the package folder
     subprocess.run([sys.executable, "-m", "estimate", "release", "--root", str(source), "--output", str(out)], cwd=REPO, check=True,
                    capture_output=True)
     [path] = out.glob("*.zip")

@@ -33,8 +33,8 @@ def source(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def zip_path(source, tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("dist")
+def zip_path(source) -> Path:
+    out = source / "dist"  # commands write only inside the package folder
     result = build(source, out)
     assert result.returncode == 0, result.stderr
     return out / f"{FOLDER}.zip"
@@ -48,10 +48,10 @@ def unpacked(zip_path, tmp_path_factory) -> Path:
     return where / FOLDER
 
 
-def test_built_again_later_it_is_the_same_bytes(source, zip_path, tmp_path, monkeypatch):
+def test_built_again_later_it_is_the_same_bytes(source, zip_path, monkeypatch):
     monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, years later
     package, _ = load(source)
-    [data] = release.build(package, Namespace(root=source, output=tmp_path)).values()
+    [data] = release.build(package, Namespace(root=source, output=Path("dist"))).values()
     assert data == zip_path.read_bytes()
 
 
@@ -121,6 +121,12 @@ def test_a_working_tree_that_differs_from_its_commit_is_not_released(built_copy,
     assert result.returncode == 2
     assert "cannot release: 2 file(s) differ from the last commit (data/claims.csv, figures/extra.png)" in result.stderr
     assert not (tmp_path / "dist").exists()
+
+
+def test_a_release_is_written_only_inside_the_package_folder(built_copy, tmp_path):
+    result = build(built_copy, tmp_path / "elsewhere")
+    assert result.returncode == 2 and "is not a file inside the package folder" in result.stderr
+    assert not (tmp_path / "elsewhere").exists()
 
 
 def test_a_folder_that_is_not_a_checkout_is_not_released(tmp_path):

@@ -17,7 +17,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, read_rows, write_rows
+from conftest import REPO, read_rows, set_cell, write_rows
 from estimate import fit, stamps, tolerances
 from estimate.reproduce import compare_bytes, compare_fitted, reproduce, stale
 
@@ -203,3 +203,20 @@ def test_derived_tables_are_canonical_csv(name):
     data = (REPO / f"data/derived/{name}").read_bytes()
     assert b"\r" not in data and not data.startswith(b"\xef\xbb\xbf")
     data.decode("utf-8")
+
+
+def test_a_command_run_directly_keeps_its_stamp_current(tree):
+    """Run without make (after an edit), the command records its inputs and outputs again:
+    otherwise the stamp would call its fresh output stale while make, going by times, would
+    see nothing to do."""
+    set_cell(tree, "hedges", "about", "low_factor", "0.78")
+    recorded = json.loads((tree / stamps.STAMPS / "ranges.json").read_text(encoding="utf-8"))
+    inputs, outputs = list(recorded["inputs"]), list(recorded["outputs"])
+    assert not stamps.current(tree, "ranges", inputs, outputs)
+    result = subprocess.run([sys.executable, "-m", "estimate", "ranges", "--root", str(tree)], cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert stamps.current(tree, "ranges", inputs, outputs)
+    refreshed = (tree / stamps.STAMPS / "ranges.json").read_bytes()
+    wide = subprocess.run([sys.executable, "-m", "estimate", "ranges", "--lexicon", "wide", "--output", "wide.csv", "--root", str(tree)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert wide.returncode == 0 and (tree / stamps.STAMPS / "ranges.json").read_bytes() == refreshed  # not its outputs

@@ -164,6 +164,23 @@ VARIANTS = {
                                                cells("claims", "c007", {"status": "superseded", "superseded_by": "c008",
                                                                         "status_reason": "0.2.0: y"}, "superseded_by", "is itself retracted")(root))[1],
     "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), 29, "phrase", "repeats row 9"),
+    "phrase cut from a longer number": cells("claims", "c007", {"phrase": "aproximadamente 30", "stated_value": "30"}, "phrase",
+                                             "only as part of a longer word or number"),
+    "hedge wording left out of the phrase": cells("claims", "c019", {"phrase": "600", "hedge_id": "bare"}, "phrase",
+                                                  "the quote says 'al menos 600', but the phrase leaves out 'al menos'"),
+    "number with an exponent": cell("hedges", "about", "low_factor", "9e-1", "is not a plain number"),
+    "infinite hedge parameter": cell("hedges", "about", "high_factor", "inf", "is not a plain number"),
+    "huge hedge parameter": cell("hedges", "about", "high_factor", "1e400", "is not a plain number"),
+    "Arabic-Indic digits": cell("claims", "c007", "stated_value", "\u0663\u0660\u0660", "is not a plain number"),
+    "number with a leading space": cell("claims", "c007", "stated_value", " 300", "is not a plain number"),
+    "percent above 100": cell("claims", "c010", "stated_high", "150", "is above 100 for a percent"),
+    "published in 2099": cell("sources", "s004", "published_date_latest", "2099-01-01", "is after today"),
+    "dated before the full-scale invasion": cell("sources", "s000", "published_date_earliest", "2021-01-01", "below the minimum 2022-02-24"),
+    "bare CR line ending": edit_bytes("data/claims.csv", lambda b: b.replace(b"\n", b"\r", 1), 1, "status_reason", "bare CR"),
+    "NFD duplicate of a wording": edit_csv("hedges", lambda rows: rows[3].__setitem__(2, rows[3][2] + "|ma\u0301s de"), 5, "phrases_es",
+                                           "'más de' is already a wording of hedge 'about'"),
+    "share of a planned deployment": cell("claims", "c010", "base_claim_id", "c021", "is a planned deployment"),
+    "share of a later figure": cell("claims", "c010", "base_claim_id", "c020", "after this claim's source"),
 }
 
 

@@ -1,0 +1,146 @@
+"""Nothing is read from or written to outside the package folder, and nothing is fetched.
+
+A package received from someone else may name any path or URL in its descriptor: each is
+refused before anything is read, with a located sentence and exit 1, and no file changes.
+Outputs are written only inside the folder, never over an input.
+"""
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from conftest import copy_whole
+from estimate.cli import main
+
+OUTSIDE = "../outside.csv"
+
+
+def files(root: Path, also: Path) -> dict:
+    """Every file of the copy and of the folder around it, by path: nothing may change."""
+    return {p: p.read_bytes() for p in also.rglob("*") if p.is_file()}
+
+
+def edit_descriptor(root: Path, change) -> None:
+    path = root / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    change(descriptor)
+    path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def claims(descriptor: dict) -> dict:
+    return next(r for r in descriptor["resources"] if r["name"] == "claims")
+
+
+HOSTILE = {
+    "name leaving the folder": (lambda d: d.update(name="../../../tmp/x"), "datapackage.json column name: '../../../tmp/x' is not a package name"),
+    "name with a slash": (lambda d: d.update(name="a/b"), "datapackage.json column name: 'a/b' is not a package name"),
+    "absolute resource path": (lambda d: claims(d).update(path="/etc/passwd"), "].path: '/etc/passwd' is not a file inside"),
+    "resource path with ..": (lambda d: claims(d).update(path=OUTSIDE), "].path: '../outside.csv' is not a file inside"),
+    "resource path as URL": (lambda d: claims(d).update(path="https://example.org/claims.csv"), "'https://example.org/claims.csv' is not a file inside"),
+    "resource path to /proc": (lambda d: claims(d).update(path="/proc/self/environ"), "'/proc/self/environ' is not a file inside"),
+    "resource path to a folder": (lambda d: claims(d).update(path="data/texts"), "'data/texts' is not a file inside"),
+    "schema by URL": (lambda d: claims(d).update(schema="https://example.org/schema.json"), "].schema: 'https://example.org/schema.json' is not written out"),
+    "dialect by URL": (lambda d: claims(d).update(dialect="https://example.org/dialect.json"), "].dialect: 'https://example.org/dialect.json' is not written out"),
+    "another profile": (lambda d: d.update({"$schema": "https://example.org/profile.json"}), "column $schema: 'https://example.org/profile.json' is not the Data Package 2.0 profile"),
+    "resource as a string": (lambda d: d["resources"].append("data/claims.csv"), "]: is not a resource with a name and a path"),
+    "dialect hiding rows": (lambda d: claims(d)["dialect"].update(commentRows=[2, 3]), "].dialect: is not this package's CSV dialect"),
+}
+
+
+@pytest.mark.parametrize("case", HOSTILE)
+@pytest.mark.parametrize("command", ["validate", "ranges", "xlsx", "figures"])
+def test_a_hostile_descriptor_is_refused_before_anything_is_read_or_written(package, case, command, capsys):
+    change, says = HOSTILE[case]
+    (package.parent / "outside.csv").write_text("claim_id\nc999\n", encoding="utf-8")
+    edit_descriptor(package, change)
+    before = files(package, package.parent)
+    assert main([command, "--root", str(package)]) == 1
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert files(package, package.parent) == before
+
+
+def test_a_symlink_that_leaves_the_folder_is_refused(package, capsys):
+    target = package.parent / "elsewhere.csv"
+    target.write_bytes((package / "data/claims.csv").read_bytes())
+    (package / "data/claims.csv").unlink()
+    os.symlink(target, package / "data/claims.csv")
+    assert main(["validate", "--root", str(package)]) == 1
+    assert "'data/claims.csv' is not a file inside the package folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output, says", [
+    ("data/claims.csv", "--output data/claims.csv is a file of the package, and an input is never an output"),
+    ("datapackage.json", "--output datapackage.json is a file of the package"),
+    ("data/derived/estimates.csv", "--output data/derived/estimates.csv is a file of the package"),
+    (OUTSIDE, "../outside.csv is not a file inside the package folder"),
+    ("/tmp/ranges-anywhere.csv", "/tmp/ranges-anywhere.csv is not a file inside the package folder"),
+    ("data", "data is not a file inside the package folder"),
+])
+def test_an_output_is_never_an_input_nor_outside_the_folder(package, output, says, capsys):
+    before = files(package, package.parent)
+    assert main(["ranges", "--lexicon", "wide", "--output", output, "--root", str(package)]) == 2
+    assert says in capsys.readouterr().err
+    assert files(package, package.parent) == before and not Path("/tmp/ranges-anywhere.csv").exists()
+
+
+def test_the_wide_lexicon_never_replaces_the_main_ranges(package, capsys):
+    before = files(package, package.parent)
+    assert main(["ranges", "--lexicon", "wide", "--output", "data/derived/ranges.csv", "--root", str(package)]) == 2
+    assert files(package, package.parent) == before
+
+
+def test_an_output_through_a_link_that_leaves_the_folder_is_refused(package, capsys):
+    away = package.parent / f"{package.name}-away"
+    away.mkdir()
+    os.symlink(away, package / "data/derived/linked")
+    assert main(["ranges", "--lexicon", "wide", "--output", "data/derived/linked/r.csv", "--root", str(package)]) == 2
+    assert not any(away.iterdir())
+
+
+def test_no_test_opens_a_socket():
+    """The guard in conftest: any connection attempt fails the test that makes it."""
+    with pytest.raises(RuntimeError, match="network"):
+        socket.create_connection(("example.org", 80), timeout=1)
+
+
+# ---------------------------------------------------------------- derived tables are checked before use
+
+def cut_to_two_columns(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("".join(",".join(line.split(",")[:2]) + "\n" for line in lines), encoding="utf-8")
+
+
+def truncate_mid_row(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def not_a_number(path: Path) -> None:
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = lines[0].rstrip("\n").split(",")
+    cells = lines[1].rstrip("\n").split(",")
+    cells[header.index("value_low")] = "many"
+    path.write_text(lines[0] + ",".join(cells) + "\n" + "".join(lines[2:]), encoding="utf-8")
+
+
+@pytest.mark.parametrize("table, damage, command, says", [
+    ("claim_fit.csv", truncate_mid_row, "conflicts", "data/derived/claim_fit.csv row"),
+    ("claim_fit.csv", cut_to_two_columns, "conflicts", "data/derived/claim_fit.csv row 1, column used_in_fit: the required column"),
+    ("claimant_bias.csv", lambda p: p.unlink(), "conflicts", "data/derived/claimant_bias.csv is missing — run 'make derived'"),
+    ("estimates.csv", cut_to_two_columns, "figures", "data/derived/estimates.csv row 1, column date: the required column"),
+    ("estimates.csv", not_a_number, "figures", "data/derived/estimates.csv row 2, column value_low: 'many' is not a valid number"),
+    ("estimates_as_of.csv", truncate_mid_row, "xlsx", "data/derived/estimates_as_of.csv row"),
+    ("estimates.csv", not_a_number, "xlsx", "column value_low: 'many' is not a valid number"),
+])
+def test_a_damaged_derived_table_is_refused_by_the_stage_that_reads_it(tmp_path, table, damage, command, says, capsys):
+    root = copy_whole(tmp_path / "package")
+    damage(root / "data/derived" / table)
+    before = files(root, root)
+    assert main([command, "--root", str(root)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "nothing was written" in err and "Traceback" not in err
+    assert files(root, root) == before
