@@ -44,7 +44,9 @@ def contents(package: Loaded) -> dict[str, bytes]:
     """Every file of the release by its path inside the release folder."""
     root, descriptor = package.root, package.descriptor
     paths = [r["path"] for r in descriptor["resources"]] + list(DOCUMENTS) + [str(path_for(descriptor))]
-    paths += [str(p.relative_to(root)) for p in sorted((root / FIGURES).iterdir()) if p.is_file()]
+    # Only the folder's own files: a link (to /etc/passwd, say) or a folder among the figures
+    # never reaches the zip.
+    paths += [str(p.relative_to(root)) for p in sorted((root / FIGURES).iterdir()) if p.is_file() and not p.is_symlink()]
     missing = [p for p in paths if not (root / p).is_file()]
     if missing:
         raise UsageError(f"cannot release: {', '.join(missing)} missing — run 'make release', which builds them first")

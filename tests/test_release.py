@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -121,6 +122,18 @@ def test_a_working_tree_that_differs_from_its_commit_is_not_released(built_copy,
     assert result.returncode == 2
     assert "cannot release: 2 file(s) differ from the last commit (data/claims.csv, figures/extra.png)" in result.stderr
     assert not (tmp_path / "dist").exists()
+
+
+def test_a_link_among_the_figures_never_reaches_the_zip(built_copy, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not part of the package", encoding="utf-8")
+    os.symlink(secret, built_copy / "figures/secret.png")
+    committed(built_copy)
+    result = build(built_copy, built_copy / "dist")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(built_copy / f"dist/{FOLDER}.zip") as archive:
+        assert not [n for n in archive.namelist() if "secret" in n]
+        assert all(b"not part of the package" not in archive.read(n) for n in archive.namelist())
 
 
 def test_a_release_is_written_only_inside_the_package_folder(built_copy, tmp_path):
