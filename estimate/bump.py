@@ -5,14 +5,13 @@ Writes the one version and its date into all three places at once (all or none):
 CITATION.cff, and the CHANGELOG heading '## Unreleased', which becomes '## X.Y.Z — DATE'.
 """
 
-import json
 import re
 import sys
 from datetime import date
 from pathlib import Path
 
 from estimate.outputs import UsageError, commit
-from estimate.tables import DESCRIPTOR, descriptor_bytes
+from estimate.tables import DESCRIPTOR, descriptor_bytes, read_descriptor
 from estimate.versions import CHANGELOG, CITATION, parts
 
 def replace_once(text: str, pattern: str, new: str, file: str, what: str) -> str:
@@ -24,7 +23,9 @@ def replace_once(text: str, pattern: str, new: str, file: str, what: str) -> str
 
 def bumped(root: Path, version: str, day: date) -> dict[Path, bytes]:
     """The three files with the new version and date."""
-    descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
+    descriptor, problems = read_descriptor(root)
+    if problems:
+        raise UsageError("; ".join(map(str, problems)))
     current = str(descriptor.get("version", "0.0.0"))
     if parts(version) is None:
         raise UsageError(f"{version!r} is not a version — write it as MAJOR.MINOR.PATCH, e.g. 0.2.0")

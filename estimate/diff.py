@@ -39,25 +39,79 @@ class Side:
 
     def table(self, name: str) -> tuple[list[str], dict[str, dict]] | None:
         """A table's columns and its rows by first-column key, or None if this side has no such table."""
-        resource = next((r for r in self.descriptor.get("resources", []) if r.get("name") == name), None)
-        if resource is None or not (self.root / resource["path"]).is_file():
+        resource = next((r for r in self.descriptor.get("resources", []) if isinstance(r, dict) and r.get("name") == name), None)
+        path = contained(self.root, resource.get("path") if resource else None)
+        if path is None:
             return None
-        with open(self.root / resource["path"], encoding="utf-8", newline="") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-            columns = list(reader.fieldnames or [])
+        try:
+            with open(path, encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f)
+                rows = list(reader)
+                columns = list(reader.fieldnames or [])
+        except (UnicodeDecodeError, csv.Error) as error:
+            raise UsageError(f"{resource['path']} in {self.label} cannot be read as a UTF-8 CSV file ({error}) — "
+                             "compare versions whose tables pass 'make validate'") from None
         key = ESTIMATE_KEY if name == "estimates" else (columns[0],)
         return columns, {"|".join(row[k] for k in key): row for row in rows}
 
 
+def relative(rel) -> bool:
+    """A path that stays below its folder: relative, without '..'."""
+    return isinstance(rel, str) and not rel.startswith(("/", "\\")) and ".." not in Path(rel).parts and ":" not in rel
+
+
+def contained(root: Path, rel) -> Path | None:
+    """``root / rel`` when it is a file inside ``root`` (links followed), else None: a version
+    under comparison may name any path, and nothing outside it is ever read."""
+    if not relative(rel):
+        return None
+    path = (root / rel).resolve()
+    return path if path.is_relative_to(root.resolve()) and path.is_file() else None
+
+
+# The most one file of a release may unpack to: the package's largest file is well under
+# 1 MB, and a zip crafted to unpack to gigabytes must not fill the disk.
+UNPACK_LIMIT = 64 * 2**20
+
+
+def unpack(path: Path, where: Path) -> Path | None:
+    """From a release zip, only what diff reads: the descriptor and the CSV tables it lists,
+    each refused beyond UNPACK_LIMIT. Returns the folder that holds the descriptor."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            found = sorted((n for n in infos if n.rsplit("/", 1)[-1] == DESCRIPTOR and n.count("/") <= 1 and relative(n)), key=len)
+            if not found:
+                return None
+            top = found[0][: -len(DESCRIPTOR)]
+
+            def take(name: str) -> None:
+                with archive.open(infos[name]) as member:
+                    data = member.read(UNPACK_LIMIT + 1)
+                if len(data) > UNPACK_LIMIT:
+                    raise UsageError(f"{name} in {path} unpacks to more than {UNPACK_LIMIT // 2**20} MB — not a release of "
+                                     "this package; compare release zips made by 'make release'")
+                target = where / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+
+            take(found[0])
+            descriptor = json.loads((where / found[0]).read_text(encoding="utf-8"))
+            for resource in descriptor.get("resources", []) if isinstance(descriptor, dict) else []:
+                rel = resource.get("path") if isinstance(resource, dict) else None
+                if relative(rel) and rel.endswith(".csv") and top + rel in infos:
+                    take(top + rel)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as error:
+        raise UsageError(f"{path} cannot be read as a release zip ({error}) — give a zip made by 'make release'") from None
+    return where / top
+
+
 def open_side(path: Path, stack: ExitStack) -> Side:
-    """A package folder as it is, or a release zip unpacked into a temporary folder."""
+    """A package folder as it is, or what diff needs of a release zip, unpacked into a
+    temporary folder."""
     if zipfile.is_zipfile(path):
         where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(where)
-        candidates = [where] + sorted(p for p in where.iterdir() if p.is_dir())
-        root = next((c for c in candidates if (c / DESCRIPTOR).is_file()), None)
+        root = unpack(path, where)
     elif path.is_dir():
         root = path if (path / DESCRIPTOR).is_file() else None
     else:
@@ -66,8 +120,11 @@ def open_side(path: Path, stack: ExitStack) -> Side:
         raise UsageError(f"{path} holds no {DESCRIPTOR} — give a package folder or a release zip made by 'make release'")
     try:
         descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read {DESCRIPTOR} in {path} ({error})") from None
+    except (OSError, ValueError, RecursionError) as error:
+        raise UsageError(f"cannot read {DESCRIPTOR} in {path} ({str(error)[:200]}) — give a package folder or release zip "
+                         "that passes 'make validate'") from None
+    if not isinstance(descriptor, dict):
+        raise UsageError(f"{DESCRIPTOR} in {path} is not a data package descriptor — give one that passes 'make validate'")
     return Side(str(path), root, descriptor)
 
 
@@ -211,10 +268,15 @@ def main(args) -> int:
     with ExitStack() as stack:
         try:
             old, new = open_side(args.old, stack), open_side(args.new, stack)
+            lines = report_for(old, new, args.threshold)
         except UsageError as error:
             print(error, file=sys.stderr)
             return 2
-        lines = report_for(old, new, args.threshold)
+        except (ValueError, KeyError, TypeError) as error:
+            # A table whose values are not what make writes (a word where a number belongs).
+            print(f"cannot compare {args.old} with {args.new}: a table holds a value of the wrong kind ({str(error)[:200]}) — "
+                  "compare versions that pass 'make validate' and 'make reproduce'", file=sys.stderr)
+            return 2
         print("\n".join(lines))
     # As diff(1) does: 0 when the versions do not differ, 1 when they do, 2 for trouble.
     return 0 if lines[-1].startswith("No differences") else 1

@@ -58,11 +58,15 @@ def sentences(text: str) -> list[str]:
 
 def source_files(package: Loaded, args) -> dict[Path, bytes]:
     """The archived text, sources.csv with the new row, and the descriptor with the new resource."""
+    if not args.text.is_file():
+        raise UsageError(f"{args.text} is not a file — give the article's text, saved as a UTF-8 .txt file")
     data = args.text.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise UsageError(f"{args.text} is not UTF-8 — convert it first (e.g. iconv -f windows-1252 -t utf-8)") from None
+    if not text.strip():
+        raise UsageError(f"{args.text} is empty — save the article's whole text in it")
     sources = package.tables["sources"]
     digest = hashlib.sha256(data).hexdigest()
     same = next((r["source_id"] for r in sources.rows if r["text_sha256"] == digest), None)

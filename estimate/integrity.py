@@ -39,6 +39,7 @@ def check(package: Loaded) -> list[Problem]:
     return list(chain(
         formula_cells(package),
         plain_numbers(package),
+        cell_lengths(package),
         unique_keys(package),
         hedge_rules(package),
         source_rows(package),
@@ -106,6 +107,20 @@ def plain_numbers(package: Loaded):
                     yield Problem(table.path, row.number, column, f"{shown(row[column])} is not a plain number — write digits with "
                                                                   "'.' as the decimal mark, e.g. 11000 or 0.85 (no exponent, "
                                                                   "spaces, infinity or other digits)")
+
+
+# The most characters a spreadsheet cell holds (Excel and LibreOffice): a longer note could
+# not be opened, nor written to the workbook.
+CELL_LIMIT = 32767
+
+
+def cell_lengths(package: Loaded):
+    for table in package.tables.values():
+        for row in table.rows:
+            for column, value in row.cells.items():
+                if len(value) > CELL_LIMIT:
+                    yield Problem(table.path, row.number, column, f"holds {len(value):,} characters, more than a spreadsheet cell can "
+                                                                  f"({CELL_LIMIT:,}) — shorten it")
 
 
 def unique_keys(package: Loaded):

@@ -94,12 +94,19 @@ def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
     except json.JSONDecodeError as error:
         return None, [Problem(DESCRIPTOR, None, None,
                               f"is not valid JSON ({error.msg} at line {error.lineno}, character {error.colno}) — fix the syntax there")]
+    except RecursionError:
+        return None, [Problem(DESCRIPTOR, None, None, "is nested too deeply to be a data package descriptor — restore it from git")]
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         return None, [Problem(DESCRIPTOR, None, None, "has no list of resources — restore it from git")]
     problems = containment(root, descriptor)
+    names = {r.get("name") for r in descriptor["resources"] if isinstance(r, dict)}
+    problems += [Problem(DESCRIPTOR, None, "resources", f"has no resource '{name}' — every command needs data/{name}.csv: "
+                                                        "restore it from git") for name in TABLES if name not in names]
     return (None, problems) if problems else (descriptor, [])
 
 
+# The hand-maintained tables every command reads.
+TABLES = ("sources", "claimants", "subjects", "hedges", "hedges_sensitivity", "numerals", "claims", "reliability")
 # Names become file names (the workbook, the release zip): Data Package names, nothing else.
 NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 # How every CSV of the package is written; any other dialect would be read differently by
@@ -139,6 +146,12 @@ def containment(root: Path, descriptor: dict) -> list[Problem]:
             problems.append(Problem(DESCRIPTOR, None, f"{label}.dialect", f"is not this package's CSV dialect — write "
                                                                          f"{json.dumps(DIALECT)}: another (comment rows, "
                                                                          "skipped rows, other separators) would hide rows from validation"))
+        if resource.get("type") == "table" and isinstance(resource.get("schema", {}), dict) and not (
+                isinstance(resource.get("schema"), dict) and isinstance(resource["schema"].get("fields"), list)
+                and all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("type"), str)
+                        for f in resource["schema"]["fields"])):
+            problems.append(Problem(DESCRIPTOR, None, f"{label}.schema", "a table needs a schema with its list of fields, each with "
+                                                                        "a name and a type — restore it from git"))
         for key in ("schema", "dialect"):
             if key in resource and not isinstance(resource[key], dict):
                 problems.append(Problem(DESCRIPTOR, None, f"{label}.{key}", f"{shown(resource[key])} is not written out — give the "

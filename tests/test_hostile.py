@@ -1,0 +1,162 @@
+"""Inputs no command should ever meet, met anyway: each gets a one-line sentence and a
+non-zero exit, never a traceback, and no file changes.
+
+(Paths that leave the package are in test_containment.py; kills and concurrent writers in
+test_crash.py; broken cells in test_validate.py.)
+"""
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, copy_whole, read_rows, set_cell, write_rows
+from estimate.cli import main
+from estimate.diff import UNPACK_LIMIT
+
+
+def snapshot(root: Path) -> dict:
+    return {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def run(argv: list[str], capsys) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+def descriptor_of(root: Path) -> dict:
+    return json.loads((root / "datapackage.json").read_text(encoding="utf-8"))
+
+
+def write_descriptor(root: Path, content) -> None:
+    (root / "datapackage.json").write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
+
+
+# ---------------------------------------------------------------- descriptors
+
+def no_schema(root):
+    d = descriptor_of(root)
+    next(r for r in d["resources"] if r["name"] == "claims").pop("schema")
+    write_descriptor(root, d)
+
+
+def no_sensitivity_lexicon(root):
+    d = descriptor_of(root)
+    d["resources"] = [r for r in d["resources"] if r["name"] != "hedges_sensitivity"]
+    write_descriptor(root, d)
+
+
+def fields_as_strings(root):
+    d = descriptor_of(root)
+    next(r for r in d["resources"] if r["name"] == "claims")["schema"]["fields"] = ["claim_id"]
+    write_descriptor(root, d)
+
+
+DESCRIPTORS = {
+    "nested a million deep": (lambda root: write_descriptor(root, "[" * 1_000_000 + "]" * 1_000_000), "is nested too deeply"),
+    "a list, not an object": (lambda root: write_descriptor(root, "[]"), "has no list of resources"),
+    "a table without a schema": (no_schema, "a table needs a schema with its list of fields"),
+    "fields given as strings": (fields_as_strings, "a table needs a schema with its list of fields"),
+    "a missing lexicon": (no_sensitivity_lexicon, "has no resource 'hedges_sensitivity'"),
+}
+
+
+@pytest.mark.parametrize("case", DESCRIPTORS)
+@pytest.mark.parametrize("command", ["validate", "ranges", "xlsx", "bump"])
+def test_a_broken_descriptor_is_a_sentence(package, case, command, capsys):
+    breaks, says = DESCRIPTORS[case]
+    breaks(package)
+    before = snapshot(package)
+    argv = [command, "--root", str(package)] + (["9.9.9"] if command == "bump" else [])
+    code, err = run(argv, capsys)
+    assert code in (1, 2) and says in err
+    assert snapshot(package) == before
+
+
+def test_a_note_longer_than_a_spreadsheet_cell_is_refused_before_the_workbook(package, capsys):
+    set_cell(package, "claims", "c011", "note", "x" * 40_000)
+    code, err = run(["xlsx", "--root", str(package)], capsys)
+    assert code == 1 and "data/claims.csv row 12, column note: holds 40,000 characters, more than a spreadsheet cell can" in err
+
+
+# ---------------------------------------------------------------- new-source
+
+@pytest.mark.parametrize("make, says", [
+    (lambda d: d / "missing.txt", "is not a file"),
+    (lambda d: d, "is not a file"),
+    (lambda d: (d / "empty.txt", (d / "empty.txt").write_bytes(b""))[0], "is empty"),
+    (lambda d: (d / "blank.txt", (d / "blank.txt").write_text(" \n\t\n", encoding="utf-8"))[0], "is empty"),
+])
+def test_new_source_on_something_that_is_not_an_article(package, tmp_path, make, says, capsys):
+    where = tmp_path / "articles"
+    where.mkdir()
+    article = make(where)
+    before = snapshot(package)
+    code, err = run(["new-source", str(article), "--published", "2025-12-02", "--basis", "inferred", "--evidence", "x",
+                     "--root", str(package)], capsys)
+    assert code == 2 and says in err
+    assert snapshot(package) == before
+
+
+# ---------------------------------------------------------------- diff
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    return copy_whole(tmp_path / "version")
+
+
+def zipped(where: Path, entries: dict[str, bytes]) -> Path:
+    path = where / "release.zip"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_diff_of_a_corrupted_zip(folder, tmp_path, capsys):
+    path = tmp_path / "broken.zip"
+    good = zipped(tmp_path, {"v/datapackage.json": (REPO / "datapackage.json").read_bytes()}).read_bytes()
+    path.write_bytes(good[:-30] + b"\0" * 30)  # the central directory damaged
+    code, err = run(["diff", str(path), str(folder)], capsys)
+    assert code == 2 and err.count("\n") == 1
+
+
+def test_diff_unpacks_only_what_it_reads_and_never_a_bomb(folder, tmp_path, capsys):
+    descriptor = (folder / "datapackage.json").read_bytes()
+    bomb = zipped(tmp_path, {"v/datapackage.json": descriptor, "v/data/claims.csv": b"0" * (UNPACK_LIMIT + 1),
+                             "v/../../escaped.txt": b"outside"})
+    code, err = run(["diff", str(bomb), str(folder)], capsys)
+    assert code == 2 and "unpacks to more than 64 MB" in err
+    assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+def test_diff_never_reads_a_file_outside_the_version(folder, tmp_path, capsys):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("claim_id,note\nc001,THE SECRET\n", encoding="utf-8")
+    d = descriptor_of(folder)
+    next(r for r in d["resources"] if r["name"] == "claims")["path"] = str(secret)
+    write_descriptor(folder, d)
+    code = main(["diff", str(REPO), str(folder)])
+    captured = capsys.readouterr()
+    assert "THE SECRET" not in captured.out + captured.err and "Traceback" not in captured.err
+    assert code in (1, 2)
+
+
+def word_for_a_number(root: Path) -> None:
+    path = root / "data/derived/estimates.csv"
+    rows = read_rows(path)
+    rows[1][rows[0].index("value_central")] = "lots"
+    write_rows(path, rows)
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda root: (root / "data/claims.csv").write_bytes("claim_id,note\nc001,caf\xe9\n".encode("latin-1")), "cannot be read as a UTF-8 CSV"),
+    (word_for_a_number, "a table holds a value of the wrong kind"),
+])
+def test_diff_of_a_damaged_table_is_a_sentence(folder, damage, says, capsys):
+    damage(folder)
+    code, err = run(["diff", str(REPO), str(folder)], capsys)
+    assert code == 2 and says in err
