@@ -97,9 +97,6 @@ def rephrase(resource: dict, resources: dict, error) -> Problem:
                    else "the key is empty — fill it in, or delete the row if it is blank")
     elif kind == "blank-row":
         message = "the row is blank — delete it"
-    elif kind == "extra-cell":
-        column = None  # the cell lies beyond the header, so it has no column name
-        message = "the row has more cells than the header has columns — remove the extra cell, or quote a value that contains a comma"
     elif kind == "missing-cell":
         message = "the row has fewer cells than the header has columns — add the missing cells (empty ones are fine)"
     else:

@@ -160,3 +160,15 @@ def test_diff_of_a_damaged_table_is_a_sentence(folder, damage, says, capsys):
     damage(folder)
     code, err = run(["diff", str(REPO), str(folder)], capsys)
     assert code == 2 and says in err
+
+
+def test_a_row_of_thirty_thousand_commas_is_one_problem(package, capsys):
+    """Reported once, for its row, by the file layer (frictionless would copy the row once per
+    extra cell: minutes of work for one bad line)."""
+    with open(package / "data/claims.csv", "a", encoding="utf-8") as f:
+        f.write("c999" + "," * 30_000 + "\n")
+    code, err = run(["validate", "--root", str(package)], capsys)
+    assert code == 1
+    assert err.splitlines()[0] == ("data/claims.csv row 29: the row has 29,972 more cell(s) than the header has columns — "
+                                   "remove them, or quote a value that contains a comma")
+    assert len(err.splitlines()) == 2

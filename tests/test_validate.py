@@ -139,7 +139,7 @@ VARIANTS = {
     "hedge rule missing a parameter": cell("hedges", "about", "low_factor", "", "needs it"),
     "title not in text": cell("sources", "s004", "title", "Kim Jong-un reiteró su apoyo.", "does not occur in data/texts/s004.txt"),
     "archived text missing": remove_text("data/texts/s002.txt", 4),
-    "extra cell": edit_bytes(CLAIMANTS, lambda b: b.replace(b"ukraine_and_backers,\n", b"ukraine_and_backers,,extra\n", 1), 6, None, "more cells"),
+    "extra cell": edit_bytes(CLAIMANTS, lambda b: b.replace(b"ukraine_and_backers,\n", b"ukraine_and_backers,,extra\n", 1), 6, None, "more cell(s)"),
     "sensitivity parameter the rule ignores": cell("hedges_sensitivity", "more_than", "low_factor", "0.9", "does not use low_factor"),
     "unknown sensitivity lexicon": cell("hedges_sensitivity", "bare", "lexicon", "loose", "not one of"),
     "claimant kind without a reliability rank": edit_csv("reliability", lambda rows: rows.pop(1), 2, "kind",
