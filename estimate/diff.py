@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from estimate.outputs import UsageError
-from estimate.tables import DESCRIPTOR
+from estimate.tables import DESCRIPTOR, within
 from estimate.versions import parts
 
 SHOWN = 100  # characters of a changed value shown in the report
@@ -55,18 +55,11 @@ class Side:
         return columns, {"|".join(row[k] for k in key): row for row in rows}
 
 
-def relative(rel) -> bool:
-    """A path that stays below its folder: relative, without '..'."""
-    return isinstance(rel, str) and not rel.startswith(("/", "\\")) and ".." not in Path(rel).parts and ":" not in rel
-
-
 def contained(root: Path, rel) -> Path | None:
-    """``root / rel`` when it is a file inside ``root`` (links followed), else None: a version
-    under comparison may name any path, and nothing outside it is ever read."""
-    if not relative(rel):
-        return None
-    path = (root / rel).resolve()
-    return path if path.is_relative_to(root.resolve()) and path.is_file() else None
+    """``root / rel`` when it is a file inside ``root``, else None: a version under comparison
+    may name any path, and nothing outside it is ever read."""
+    path = within(root, rel) if isinstance(rel, str) else None
+    return path if path is not None and path.is_file() else None
 
 
 # The most one file of a release may unpack to: the package's largest file is well under
@@ -80,7 +73,7 @@ def unpack(path: Path, where: Path) -> Path | None:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
-            found = sorted((n for n in infos if n.rsplit("/", 1)[-1] == DESCRIPTOR and n.count("/") <= 1 and relative(n)), key=len)
+            found = sorted((n for n in infos if n.rsplit("/", 1)[-1] == DESCRIPTOR and n.count("/") <= 1 and within(where, n)), key=len)
             if not found:
                 return None
             top = found[0][: -len(DESCRIPTOR)]
@@ -99,7 +92,7 @@ def unpack(path: Path, where: Path) -> Path | None:
             descriptor = json.loads((where / found[0]).read_text(encoding="utf-8"))
             for resource in descriptor.get("resources", []) if isinstance(descriptor, dict) else []:
                 rel = resource.get("path") if isinstance(resource, dict) else None
-                if relative(rel) and rel.endswith(".csv") and top + rel in infos:
+                if isinstance(rel, str) and rel.endswith(".csv") and top + rel in infos and within(where, top + rel):
                     take(top + rel)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as error:
         raise UsageError(f"{path} cannot be read as a release zip ({error}) — give a zip made by 'make release'") from None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from estimate import stamps
 from estimate.problems import Problem
-from estimate.tables import Loaded, Row, load, read_table
+from estimate.tables import Loaded, Row, load, read_table, within
 from estimate.validate import table_problems, validate_package
 
 DERIVED = Path("data/derived")
@@ -186,8 +186,9 @@ def recover(root: Path) -> None:
 def inside(root: Path, rel) -> Path:
     """``root / rel`` if it stays inside the package folder once links are followed, and is
     not a folder or special file; otherwise UsageError, before anything is written."""
-    target = (root / rel).resolve()
-    if not target.is_relative_to(root.resolve()) or (target.exists() and not target.is_file()):
+    # A path the user gives may be absolute: it counts as inside when it leads inside.
+    target = within(root, os.path.relpath(rel, root) if Path(rel).is_absolute() else rel)
+    if target is None:
         raise UsageError(f"{rel} is not a file inside the package folder ({root.resolve()}) — commands write only there; "
                          "choose a path inside it (links that lead out of it count as outside); nothing was written.")
     return target

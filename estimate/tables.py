@@ -116,6 +116,19 @@ DIALECT = {"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "header"
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
 
 
+def within(root: Path, rel) -> Path | None:
+    """``root / rel`` resolved, if ``rel`` is a relative path (no '..', URL, drive or
+    backslash) that stays inside ``root`` once links are followed and names no folder or
+    special file; otherwise None. Every path a package, a zip or a user names passes here."""
+    text = str(rel)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", text) or text.startswith(("/", "\\")) or "\\" in text or ".." in Path(text).parts:
+        return None
+    target = (root / text).resolve()
+    if not target.is_relative_to(root.resolve()) or (target.exists() and not target.is_file()):
+        return None
+    return target
+
+
 def containment(root: Path, descriptor: dict) -> list[Problem]:
     """The descriptor may name only files inside the package: every command reads what it
     lists and writes what its name builds, so a path or name that leaves the folder (or a
@@ -129,16 +142,13 @@ def containment(root: Path, descriptor: dict) -> list[Problem]:
     if descriptor.get("$schema", PROFILE) != PROFILE:
         problems.append(Problem(DESCRIPTOR, None, "$schema", f"{shown(descriptor['$schema'])} is not the Data Package 2.0 profile — "
                                                              f"write {PROFILE}; no other is fetched"))
-    inside = root.resolve()
     for number, resource in enumerate(descriptor["resources"]):
         label = f"resources[{number}]"  # as a JSON path: counted from 0
         if not isinstance(resource, dict) or not isinstance(resource.get("name"), str) or not isinstance(resource.get("path"), str):
             problems.append(Problem(DESCRIPTOR, None, label, "is not a resource with a name and a path — restore it from git"))
             continue
         rel = resource["path"]
-        target = (root / rel).resolve()
-        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", rel) or rel.startswith(("/", "\\")) or "\\" in rel or ".." in Path(rel).parts \
-                or not target.is_relative_to(inside) or (target.exists() and not target.is_file()):
+        if within(root, rel) is None:
             problems.append(Problem(DESCRIPTOR, None, f"{label}.path", f"{shown(rel)} is not a file inside the package folder — "
                                                                         "give a relative path such as data/claims.csv, with no '..', "
                                                                         "URL or link that leaves the folder"))
