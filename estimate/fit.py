@@ -1,36 +1,40 @@
 """``python -m estimate fit``: how each quantity evolved, with honest uncertainty.
 
 Writes data/derived/estimates.csv (bands by date), claimant_bias.csv (relative biases),
-claim_fit.csv (each claim against the fit: outlier and tail probabilities) and fit.json
-(the configuration and how each run converged). The model is in estimate.model; this
-module turns claims into its design and its draws into tables. Each assertion counts
-once (origins only), claims are taken in claim_id order, and with ``--as-of DATE`` only
-claims from sources certainly published by DATE are used.
+claim_fit.csv (each claim against the fit: outlier, tail and leave-one-out probabilities)
+and fit.json (the configuration and each run's convergence diagnostics). The model is in
+estimate.model, the sampler in estimate.sampler; this module turns claims into the
+model's design and its posterior draws into tables. Each assertion counts once (origins
+only), claims are taken in claim_id order, and with ``--as-of DATE`` only claims from
+sources certainly published by DATE are used.
+
+Every published number is a posterior quantile or mean over NUTS draws that passed the
+gates in model.toml ([gates]); a run that fails one writes nothing. Each quantity's
+estimates run from its curve's onset to its own last claim, never past it.
 """
 
 import hashlib
 import json
 import math
 import tomllib
-from dataclasses import dataclass, field, replace
-from functools import cached_property
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from pathlib import Path
 
+import jax
 import numpy as np
-from scipy import sparse
-from scipy.special import ndtr
 
-from estimate import model, tolerances
+from estimate import model, sampler, tolerances
 from estimate.outputs import DERIVED, UsageError, run_writer, table
 from estimate.ranges import MAIN, claim_ranges
 from estimate.tables import Loaded
 
 CONFIG = Path(__file__).with_name("model.toml")
-METHOD = "laplace_map"
-LEVELS = (5, 50, 95)
-# A claim is flagged by the model when its outlier probability reaches FLAG_OUTLIER or
-# the fit leaves less than FLAG_TAIL probability on its side of it.
+METHOD = "nuts_posterior"
+LEVELS = (0.05, 0.5, 0.95)
+# A claim is flagged by the model when its outlier probability reaches FLAG_OUTLIER or,
+# fitted without it, the other claims leave less than FLAG_TAIL probability on its side.
 FLAG_OUTLIER = 0.5
 FLAG_TAIL = 0.05
 SENSITIVITY = [(lexicon, bias) for lexicon in ("narrow", "wide") for bias in ("neutral", "directional")]
@@ -40,7 +44,8 @@ ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_centra
                     "model_version", "caveat"]
 BIAS_COLUMNS = ["claimant_id", "claimant_name", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
 CLAIM_COLUMNS = ["claim_id", "origin_id", "used_in_fit", "reason", "fitted_low", "fitted_central", "fitted_high", "unit",
-                 "outlier_probability", "tail_probability", "tail_probability_without_bias", "bias_factor", "bias_explains"]
+                 "outlier_probability", "tail_probability", "tail_probability_without_bias", "bias_factor", "bias_explains",
+                 "loo_probability", "loo_tail_probability"]
 
 
 def load_config(path: Path = CONFIG) -> dict:
@@ -66,6 +71,7 @@ class Observation:
     exact: bool
     bias_key: tuple | None    # (claimant_id, quantity class), None for unattributed
     relation: str
+    landing: tuple            # (lower, upper): the interval a figure "lands in"; half a unit around an exact one
 
 
 def relation(claimant_side: str, subject_side: str) -> str:
@@ -132,13 +138,18 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
         window = None
         if kind == "increment":
             window = middle(*(date.fromisoformat(claim[c]) for c in ("window_start_date_earliest", "window_start_date_latest")))
+        landing = (lower, upper)
+        if low == high:
+            half = 0.05 if kind == "share" else 0.5
+            landing = ((math.log((low - half) / 100), math.log((low + half) / 100)) if kind == "share"
+                       else (math.log1p(max(low - half, 0.0)), math.log1p(low + half)))
         claimant = claimants[claim["claimant_id"]]
         rel = relation(claimant["side"], subjects[claim["subject_id"]]["side"])
         bias_key = None if rel == "unknown" else (claim["claimant_id"], config["bias_class"][claim["quantity"]])
         used.append(Observation(
             claim_id, claim["claimant_id"], claim["subject_id"], claim["quantity"], kind, components,
             date_points(earliest, latest, config["date_points"]), middle(earliest, latest), window,
-            lower, upper, low == high, bias_key, rel))
+            lower, upper, low == high, bias_key, rel, landing))
     return used, unused
 
 
@@ -146,409 +157,612 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
 
 @dataclass
 class Layout:
-    """Where each curve, knot and bias sits in the design."""
+    """Where each curve, knot, bias and prior or penalty row sits in the design."""
 
     knot_days: int
     curves: list = field(default_factory=list)          # (subject, quantity)
-    starts: dict = field(default_factory=dict)          # subject -> start date
-    knots: dict = field(default_factory=dict)           # subject -> number of thetas per curve
-    offsets: list = field(default_factory=list)         # first knot column of each curve
+    starts: dict = field(default_factory=dict)          # curve -> its onset, where its count is zero
+    knots: dict = field(default_factory=dict)           # curve -> number of thetas
+    offsets: list = field(default_factory=list)         # position of each curve's zero knot in the knot vector
     bias_keys: list = field(default_factory=list)
-    probes: dict = field(default_factory=dict)          # (curve, day) -> probe row
-    probe_rows: list = field(default_factory=list)      # interp rows: (col, weight) pairs
+    probes: dict = field(default_factory=dict)          # (curve index, day) -> probe row
+    probe_rows: list = field(default_factory=list)      # (knot before, weight of the knot after)
+    prior_keys: list = field(default_factory=list)      # what each prior row says, by name
+    penalty_keys: list = field(default_factory=list)    # (subject, day) of each penalty row
 
     @property
     def n_knots(self) -> int:
-        return sum(self.knots[s] + 1 for s, _ in self.curves)
+        return sum(self.knots[c] + 1 for c in self.curves)
 
     def curve(self, subject: str, quantity: str) -> int:
         return self.curves.index((subject, quantity))
 
+    def knot_date(self, curve: tuple, k: int) -> date:
+        return self.starts[curve] + timedelta(days=k * self.knot_days)
+
     def probe(self, subject: str, quantity: str, when: date) -> int:
-        """Row of f for a curve at a date: linear between the two knots around it."""
+        """Row of f for a curve at a date: linear between the two knots around it, zero before its onset."""
         c = self.curve(subject, quantity)
         key = (c, when)
         if key not in self.probes:
-            x = (when - self.starts[subject]).days / self.knot_days
-            k = min(max(int(math.floor(x)), 0), self.knots[subject] - 1)
-            w = min(max(x - k, 0.0), 1.0)
+            curve = self.curves[c]
+            x = (when - self.starts[curve]).days / self.knot_days
+            k = min(max(int(math.floor(x)), 0), self.knots[curve] - 1)
             self.probes[key] = len(self.probe_rows)
-            self.probe_rows.append([(self.offsets[c] + k, 1 - w), (self.offsets[c] + k + 1, w)])
+            self.probe_rows.append((self.offsets[c] + k, min(max(x - k, 0.0), 1.0)))
         return self.probes[key]
 
-    def interp(self, probes: list[int] | None = None) -> sparse.csr_matrix:
-        """Rows of f for the given probes (default: all), over the knot values."""
-        probes = range(len(self.probe_rows)) if probes is None else probes
-        rows, cols, vals = [], [], []
+    def interp(self, probes: list[int]) -> np.ndarray:
+        """f at the given probes as a matrix over the knot values (probes x knots)."""
+        matrix = np.zeros((len(probes), self.n_knots))
         for i, probe in enumerate(probes):
-            for col, weight in self.probe_rows[probe]:
-                rows.append(i), cols.append(col), vals.append(weight)
-        return sparse.csr_matrix((vals, (rows, cols)), shape=(len(probes), self.n_knots))
+            knot, weight = self.probe_rows[probe]
+            matrix[i, knot] += 1 - weight
+            matrix[i, knot + 1] += weight
+        return matrix
+
+    def parameter_keys(self) -> list[tuple]:
+        """What each parameter is, by name, in the order of the parameter vector."""
+        return ([("theta", c, j) for c in self.curves for j in range(self.knots[c])] + [("level", c) for c in self.curves]
+                + [("bias", k) for k in self.bias_keys] + [("rho",)])
 
 
-def signed_matrix(entries: list, n_rows: int, layout: Layout) -> sparse.csr_matrix:
-    rows, cols, vals = zip(*entries) if entries else ((), (), ())
-    return sparse.csr_matrix((vals, (rows, cols)), shape=(n_rows, len(layout.probe_rows)))
+def onset(config: dict, subject: str, quantity: str) -> date:
+    """A curve's first day: its quantity class's onset if model.toml gives one, else the subject's start."""
+    by_class = config.get("onset", {}).get(subject, {})
+    return date.fromisoformat(by_class.get(config["bias_class"][quantity], config["start"][subject])["date"])
+
+
+def last_knot(start: date, last: date, knot_days: int) -> int:
+    """Knots needed to reach ``last`` from ``start``, plus one beyond."""
+    return max(math.ceil((last - start).days / knot_days), 0) + 1
 
 
 def layout_for(obs: list[Observation], config: dict) -> Layout:
+    """Curves for every base quantity a claim reads, each from its onset to its last claim."""
     layout = Layout(knot_days=config["knot_days"])
-    needed = {}
+    last: dict[tuple, date] = {}
     for o in obs:
-        parts = set(o.components) | ({"deployed"} if o.kind == "share" else set())
-        needed.setdefault(o.subject_id, set()).update(parts)
-        last = max(o.dates)
-        layout.knots[o.subject_id] = max(layout.knots.get(o.subject_id, 1), last_knot(config, o.subject_id, last))
-    base_order = config["quantities"]["base"]
-    for subject in sorted(needed):
-        layout.starts[subject] = date.fromisoformat(config["start"][subject]["date"])
-        for quantity in sorted(needed[subject], key=base_order.index):
-            layout.offsets.append(sum(layout.knots[s] + 1 for s, _ in layout.curves))
-            layout.curves.append((subject, quantity))
+        for quantity in set(o.components) | ({"deployed"} if o.kind == "share" else set()):
+            key = (o.subject_id, quantity)
+            last[key] = max(last.get(key, date.min), max(o.dates))
+    order = config["quantities"]["base"]
+    for subject, quantity in sorted(last, key=lambda k: (k[0], order.index(k[1]))):
+        curve = (subject, quantity)
+        layout.offsets.append(layout.n_knots)
+        layout.curves.append(curve)
+        layout.starts[curve] = onset(config, subject, quantity)
+        layout.knots[curve] = last_knot(layout.starts[curve], last[curve], layout.knot_days)
     layout.bias_keys = sorted({o.bias_key for o in obs if o.bias_key})
     return layout
 
 
-def last_knot(config: dict, subject: str, last: date) -> int:
-    """Knots needed to reach ``last`` from the subject's start, plus one beyond."""
-    days = (last - date.fromisoformat(config["start"][subject]["date"])).days
-    return max(math.ceil(days / config["knot_days"]), 0) + 1
+@dataclass(frozen=True)
+class Built:
+    """Claims as the model's design, with the layout that names its parts."""
 
-
-def build_design(obs: list[Observation], config: dict, bias_variant: str) -> tuple[model.Design, Layout]:
-    layout = layout_for(obs, config)
-    plus, den, starts = [], [], []
-    evaluation = 0
-    for o in obs:
-        starts.append(evaluation)
-        for when in o.dates:
-            for q in o.components:
-                plus.append((evaluation, layout.probe(o.subject_id, q, when), 1.0))
-                if o.kind == "increment":
-                    plus.append((evaluation, layout.probe(o.subject_id, q, o.window_start), -1.0))
-            if o.kind == "share":
-                den.append((evaluation, layout.probe(o.subject_id, "deployed", when), 1.0))
-            evaluation += 1
-    pen_plus, pen_den, penalty_rows = [], [], 0
-    casualty_parts = config["quantities"]["casualties"]
-    for subject in sorted(layout.starts):
-        curves = {q for s, q in layout.curves if s == subject}
-        if "deployed" in curves and set(casualty_parts) <= curves:
-            for k in range(1, layout.knots[subject] + 1):
-                when = layout.starts[subject] + timedelta(days=k * layout.knot_days)
-                for q in casualty_parts:
-                    pen_plus.append((penalty_rows, layout.probe(subject, q, when), 1.0))
-                pen_den.append((penalty_rows, layout.probe(subject, "deployed", when), 1.0))
-                penalty_rows += 1
-    prior_rows, prior_offset, lengths = theta_prior(layout, config)
-    bias_prior = config["bias"][bias_variant]
-    relations = {o.bias_key: o.relation for o in obs if o.bias_key}
-    noise = config["noise"]
-    design = model.Design(
-        curve_lengths=lengths,
-        interp=layout.interp(),
-        plus=signed_matrix(plus, evaluation, layout),
-        den=signed_matrix(den, evaluation, layout),
-        group_starts=np.array(starts, dtype=int),
-        lower=np.array([o.lower for o in obs]),
-        upper=np.array([o.upper for o in obs]),
-        exact=np.array([o.exact for o in obs]),
-        bias=np.array([layout.bias_keys.index(o.bias_key) if o.bias_key else -1 for o in obs], dtype=int),
-        tau=np.array([0.0 if o.bias_key else noise["unattributed_sd"] for o in obs]),
-        pen_plus=signed_matrix(pen_plus, penalty_rows, layout),
-        pen_den=signed_matrix(pen_den, penalty_rows, layout),
-        theta_prior=prior_rows,
-        theta_prior_offset=prior_offset,
-        bias_mean=np.array([bias_prior[relations[k]]["mean"] for k in layout.bias_keys]),
-        bias_sd=np.array([bias_prior[relations[k]]["sd"] for k in layout.bias_keys]),
-        rho_mean=math.log(noise["sigma_median"] - noise["sigma_floor"]),
-        rho_sd=noise["sigma_log_sd"],
-        sigma_floor=noise["sigma_floor"],
-        outlier_share=noise["outlier_share"],
-        outlier_scale=noise["outlier_scale"],
-        penalty_strength=config["penalty"]["strength"],
-        penalty_softness=config["penalty"]["softness"],
-    )
-    return design, layout
-
-
-def theta_prior(layout: Layout, config: dict):
-    """Rows of the Gaussian prior over [theta, level], one curve after another: the free first
-    rise; each later increment pulled towards its curve's level and a random-walk step from
-    the one before; and each curve's level itself."""
-    prior = config["increments"]
-    lengths = np.array([layout.knots[s] for s, _ in layout.curves], dtype=int)
-    n_theta = int(lengths.sum())
-    rows, cols, vals, offset = [], [], [], []
-
-    def row(entries, target):
-        for col, value in entries:
-            rows.append(len(offset)), cols.append(col), vals.append(value)
-        offset.append(target)
-
-    first = 0
-    for c, n in enumerate(lengths):
-        level = n_theta + c
-        row([(first, 1 / prior["first_sd"])], prior["first_mean"] / prior["first_sd"])
-        for j in range(first + 1, first + n):
-            row([(j, 1 / prior["level_sd"]), (level, -1 / prior["level_sd"])], 0.0)
-            if j > first + 1:
-                row([(j, 1 / prior["walk_sd"]), (j - 1, -1 / prior["walk_sd"])], 0.0)
-        row([(level, 1 / prior["level_mean_sd"])], prior["level_mean"] / prior["level_mean_sd"])
-        first += n
-    matrix = sparse.csr_matrix((vals, (rows, cols)), shape=(len(offset), n_theta + len(lengths)))
-    return matrix, np.array(offset), lengths
-
-
-def starting_point(design: model.Design, layout: Layout, obs: list[Observation], config: dict) -> np.ndarray:
-    """Each curve jumping at its first knot to the median level of its claims, then creeping up
-    (one prior sd below the typical increment); biases at their prior means."""
-    creep = config["increments"]["level_mean"] - config["increments"]["level_sd"]
-    theta = []
-    for (subject, quantity), n in zip(layout.curves, design.curve_lengths):
-        levels = [min(o.upper, o.lower + 1) for o in obs if o.subject_id == subject and quantity in o.components and o.kind == "count"]
-        level = float(np.median(levels)) if levels else math.log1p(100)
-        theta += [math.log(math.expm1(max(level, 0.1)))] + [creep] * (n - 1)
-    levels = [creep] * design.n_curves
-    return np.concatenate([theta, levels, design.bias_mean, [design.rho_mean]])
-
-
-# ---------------------------------------------------------------- a fit
-
-@dataclass
-class Fit:
     obs: list
     unused: dict
     design: model.Design
     layout: Layout
-    map: model.MapFit
-    laplace: model.Laplace
-    draws: np.ndarray
-    effective: float
+
+
+def build_design(obs: list[Observation], unused: dict, config: dict, bias_variant: str) -> Built:
+    obs = sorted({o.claim_id: o for o in obs}.values(), key=lambda o: o.claim_id)
+    layout = layout_for(obs, config)
+    plus, den, eval_claim = [], [], []
+    for i, o in enumerate(obs):
+        for when in o.dates:
+            e = len(eval_claim)
+            eval_claim.append(i)
+            for q in o.components:
+                plus.append((e, layout.probe(o.subject_id, q, when), 1.0))
+                if o.kind == "increment":
+                    plus.append((e, layout.probe(o.subject_id, q, o.window_start), -1.0))
+            if o.kind == "share":
+                den.append((e, layout.probe(o.subject_id, "deployed", when)))
+    pen_plus, pen_den = penalty_rows(layout, config)
+    prior_rows, prior_offset = theta_prior(layout, config)
+    bias_prior = config["bias"][bias_variant]
+    relations = {o.bias_key: o.relation for o in obs if o.bias_key}
+    noise = config["noise"]
+    lengths = [layout.knots[c] for c in layout.curves]
+    firsts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(int)
+    ints = lambda values, n=1: np.array(values, dtype=int).reshape(-1, n) if n > 1 else np.array(values, dtype=int)
+    column = lambda entries, j, kind=float: np.array([e[j] for e in entries], dtype=kind)
+    design = model.Design(
+        theta_knot=ints([layout.offsets[c] + 1 + j for c, n in enumerate(lengths) for j in range(n)]),
+        theta_first=ints([firsts[c] for c, n in enumerate(lengths) for _ in range(n)]),
+        curve_first=ints(firsts),
+        knot_zeros=np.zeros(layout.n_knots),
+        probe_knot=column(layout.probe_rows, 0, int),
+        probe_weight=column(layout.probe_rows, 1),
+        plus_eval=column(plus, 0, int), plus_probe=column(plus, 1, int), plus_sign=column(plus, 2),
+        den_eval=column(den, 0, int), den_probe=column(den, 1, int),
+        eval_claim=ints(eval_claim),
+        claim_points=np.array([float(len(o.dates)) for o in obs]),
+        lower=np.array([o.lower for o in obs]),
+        upper=np.array([o.upper for o in obs]),
+        exact=np.array([o.exact for o in obs], dtype=bool),
+        bias=ints([layout.bias_keys.index(o.bias_key) if o.bias_key else -1 for o in obs]),
+        tau=np.array([0.0 if o.bias_key else noise["unattributed_sd"] for o in obs]),
+        claim_weight=np.ones(len(obs)),
+        pen_plus_row=column(pen_plus, 0, int), pen_plus_probe=column(pen_plus, 1, int),
+        pen_den_row=column(pen_den, 0, int), pen_den_probe=column(pen_den, 1, int),
+        pen_weight=np.ones(len(layout.penalty_keys)),
+        prior_row=column(prior_rows, 0, int), prior_col=column(prior_rows, 1, int), prior_value=column(prior_rows, 2),
+        prior_offset=np.array(prior_offset, dtype=float),
+        prior_weight=np.ones(len(prior_offset)),
+        bias_mean=np.array([bias_prior[relations[k]]["mean"] for k in layout.bias_keys], dtype=float),
+        bias_sd=np.array([bias_prior[relations[k]]["sd"] for k in layout.bias_keys], dtype=float),
+        unused=np.zeros(len(layout.parameter_keys())),
+        shape_mean=np.zeros(0), shape_root=np.zeros((0, 0)),
+        rho_mean=np.array(math.log(noise["sigma_median"] - noise["sigma_floor"])),
+        rho_sd=np.array(float(noise["sigma_log_sd"])),
+        sigma_floor=np.array(float(noise["sigma_floor"])),
+        outlier_share=np.array(float(noise["outlier_share"])),
+        outlier_scale=np.array(float(noise["outlier_scale"])),
+        penalty_strength=np.array(float(config["penalty"]["strength"])),
+        penalty_softness=np.array(float(config["penalty"]["softness"])),
+    )
+    return Built(obs, unused, model.whitened(design), layout)
+
+
+def penalty_rows(layout: Layout, config: dict) -> tuple[list, list]:
+    """casualties <= deployed at each of deployed's knots that every curve involved reaches."""
+    parts = config["quantities"]["casualties"]
+    plus, den = [], []
+    for subject in sorted({s for s, _ in layout.curves}):
+        curves = [(subject, q) for q in ("deployed", *parts)]
+        if not all(c in layout.curves for c in curves):
+            continue
+        end = min(layout.knot_date(c, layout.knots[c]) for c in curves)
+        k = 1
+        while (when := layout.knot_date((subject, "deployed"), k)) <= end:
+            row = len(layout.penalty_keys)
+            layout.penalty_keys.append((subject, when))
+            plus += [(row, layout.probe(subject, q, when)) for q in parts]
+            den.append((row, layout.probe(subject, "deployed", when)))
+            k += 1
+    return plus, den
+
+
+def theta_prior(layout: Layout, config: dict) -> tuple[list, list]:
+    """Entries and offsets of the Gaussian prior rows over [theta, level], one curve after
+    another: the free first rise; each later increment pulled towards its curve's level and
+    a random-walk step from the one before; and each curve's level itself."""
+    prior = config["increments"]
+    n_theta = sum(layout.knots[c] for c in layout.curves)
+    entries, offset = [], []
+
+    def row(key, cells, target):
+        entries.extend((len(offset), col, value) for col, value in cells)
+        offset.append(target)
+        layout.prior_keys.append(key)
+
+    first = 0
+    for c, curve in enumerate(layout.curves):
+        n, level = layout.knots[curve], n_theta + c
+        row(("first", curve), [(first, 1 / prior["first_sd"])], prior["first_mean"] / prior["first_sd"])
+        for j in range(1, n):
+            row(("level", curve, j), [(first + j, 1 / prior["level_sd"]), (level, -1 / prior["level_sd"])], 0.0)
+            if j > 1:
+                row(("walk", curve, j), [(first + j, 1 / prior["walk_sd"]), (first + j - 1, -1 / prior["walk_sd"])], 0.0)
+        row(("typical", curve), [(level, 1 / prior["level_mean_sd"])], prior["level_mean"] / prior["level_mean_sd"])
+        first += n
+    return entries, offset
+
+
+def restricted(full: Built, part: Built) -> model.Design:
+    """The full design with every claim, row and parameter the part's design lacks left out:
+    its posterior is the part's, exactly, beside independent normals (see estimate.model)."""
+    keep = lambda keys, kept: np.array([1.0 if k in set(kept) else 0.0 for k in keys])
+    claims = {o.claim_id for o in part.obs}
+    return model.whitened(full.design._replace(
+        claim_weight=np.array([1.0 if o.claim_id in claims else 0.0 for o in full.obs]),
+        prior_weight=keep(full.layout.prior_keys, part.layout.prior_keys),
+        pen_weight=keep(full.layout.penalty_keys, part.layout.penalty_keys),
+        unused=1.0 - keep(full.layout.parameter_keys(), part.layout.parameter_keys())))
+
+
+def starting_point(built: Built, config: dict) -> np.ndarray:
+    """Each curve jumping at its first knot to the median level of its claims, then creeping up
+    (one prior sd below the typical increment); biases at their prior means."""
+    design, layout = built.design, built.layout
+    creep = config["increments"]["level_mean"] - config["increments"]["level_sd"]
+    theta = []
+    for subject, quantity in layout.curves:
+        levels = [min(o.upper, o.lower + 1) for o in built.obs
+                  if o.subject_id == subject and quantity in o.components and o.kind == "count"]
+        level = float(np.median(levels)) if levels else math.log1p(100)
+        theta += [math.log(math.expm1(max(level, 0.1)))] + [creep] * (layout.knots[(subject, quantity)] - 1)
+    return np.concatenate([theta, [creep] * design.n_curves, design.bias_mean, [float(design.rho_mean)]])
+
+
+# ---------------------------------------------------------------- posteriors
+
+@dataclass
+class Fit:
+    """A posterior: the claims and design it rests on, and its chains (chains x samples x parameters)."""
+
+    obs: list
+    unused: dict
+    design: model.Design
+    layout: Layout
+    chains: sampler.Chains
 
     @property
-    def floored(self) -> int:
-        return self.laplace.floored
+    def draws(self) -> np.ndarray:
+        return self.chains.pooled
+
+    @property
+    def shape(self) -> tuple:
+        return self.chains.draws.shape[:2]
 
     @cached_property
     def knots(self) -> np.ndarray:
         """Knot values of every draw, computed once: every table reads them many times."""
-        return model.knot_values(self.design, self.draws[:, :self.design.n_theta])
+        return np.asarray(knots_of_draws(self.design, self.draws[:, :self.design.n_theta]))
 
 
-def run_fit(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral",
-            known_by: date | None = None) -> Fit:
+knots_of_draws = jax.jit(jax.vmap(model.knot_values, in_axes=(None, 0)))
+evaluate_draws = jax.jit(jax.vmap(model.evaluate, in_axes=(None, 0)))
+
+
+def chains_for(built: Built, design: model.Design, config: dict) -> sampler.Chains:
+    """NUTS on ``design`` (built's, or a restriction of it), from dispersed starts around the
+    starting point, with the configured seed."""
+    settings = sampler.settings(config)
+    for_starts, for_keys = np.random.SeedSequence(config["seed"]).spawn(2)
+    start = model.whitened_point(design, starting_point(built, config))
+    spread = np.random.default_rng(for_starts).uniform(-1, 1, (settings.chains, len(start))) * settings.start_spread
+    return sampler.run(design, start + spread, for_keys, settings)
+
+
+def part_of(full: Built, part: Built, chains: sampler.Chains) -> Fit:
+    """The part's posterior, read off a run of the restricted full design."""
+    index = {k: i for i, k in enumerate(full.layout.parameter_keys())}
+    columns = [index[k] for k in part.layout.parameter_keys()]
+    mapped = sampler.Chains(chains.draws[:, :, columns], chains.divergent, chains.steps, chains.step_sizes)
+    return Fit(part.obs, part.unused, part.design, part.layout, mapped)
+
+
+def posterior(built: Built, config: dict) -> Fit:
+    return Fit(built.obs, built.unused, built.design, built.layout, chains_for(built, built.design, config))
+
+
+def built_for(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral",
+              known_by: date | None = None) -> Built:
     obs, unused = observations(package, config, lexicon_name, known_by)
     if not obs:
         raise UsageError("no claim can be used by the fit" + (f" by {known_by}" if known_by else "") +
                          " — add claims, or choose a later --as-of date")
-    return fit_observations(obs, unused, config, bias_variant)
+    return build_design(obs, unused, config, bias_variant)
 
 
-def streams(config: dict) -> list[np.random.SeedSequence]:
-    """Independent random streams from the configured seed: the first gives the published
-    draws, the others the replicates that measure their Monte Carlo error."""
-    return np.random.SeedSequence(config["seed"]).spawn(1 + config["reproducibility"]["replicates"])
+def as_of_fits(package: Loaded, config: dict, full: Built) -> list[tuple[date, Fit]]:
+    """The main fit on each date by which one more source was certainly published: what could
+    have been known then. Each is the full design with later claims, knots and rows left out,
+    so one compiled sampler serves every date. No sensitivity runs: their range is the band."""
+    fits = []
+    for known_by in sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows}):
+        obs, unused = observations(package, config, MAIN, known_by)
+        if obs:
+            part = build_design(obs, unused, config, "neutral")
+            fits.append((known_by, part_of(full, part, chains_for(full, restricted(full, part), config))))
+    return fits
 
 
-def sample(design: model.Design, approximation: model.Laplace, config: dict, stream: np.random.SeedSequence) -> model.Draws:
-    return model.laplace_draws(design, approximation, config["draws"], np.random.default_rng(stream))
+# ---------------------------------------------------------------- what the draws say
 
-
-def fit_observations(obs: list[Observation], unused: dict, config: dict, bias_variant: str = "neutral") -> Fit:
-    """MAP and Laplace draws, with each claim counted once and claims in canonical (claim id) order."""
-    obs = sorted({o.claim_id: o for o in obs}.values(), key=lambda o: o.claim_id)
-    design, layout = build_design(obs, config, bias_variant)
-    fitted = model.fit_map(design, starting_point(design, layout, obs, config), config["laplace"]["step"], config["laplace"]["eigen_floor"])
-    return approximated(obs, unused, design, layout, fitted, config)
-
-
-def approximated(obs, unused, design, layout, fitted: model.MapFit, config: dict) -> Fit:
-    approximation = model.laplace(fitted, config["laplace"]["eigen_floor"])
-    drawn = sample(design, approximation, config, streams(config)[0])
-    return Fit(obs, unused, design, layout, fitted, approximation, drawn.draws, drawn.effective)
-
-
-def error_variants(fit: Fit, config: dict) -> list[Fit]:
-    """The same fit as the estimator could have given it on another machine or run: first
-    refitted from a perturbed optimum with the published seed (the optimiser's own error),
-    then with each replicate stream's draws (the Monte Carlo error)."""
-    perturbation = config["reproducibility"]["restart_perturbation"]
-    rng = np.random.default_rng(streams(config)[-1].spawn(1)[0])
-    restarted = model.fit_map(fit.design, fit.map.x + perturbation * rng.standard_normal(fit.design.n_params),
-                              config["laplace"]["step"], config["laplace"]["eigen_floor"])
-    variants = [approximated(fit.obs, fit.unused, fit.design, fit.layout, restarted, config)]
-    for stream in streams(config)[1:]:
-        drawn = sample(fit.design, fit.laplace, config, stream)
-        variants.append(replace(fit, draws=drawn.draws, effective=drawn.effective))
-    return variants
-
-
-def curve_counts(fit: Fit, subject: str, quantities: tuple, when: list[date], draws: np.ndarray) -> np.ndarray:
-    """Counts (draws x dates) of the sum of the given curves: casualties = killed + wounded per draw."""
+def curve_draws(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> np.ndarray:
+    """Counts (chains x samples x dates) of the sum of the given curves: casualties = killed + wounded per draw."""
     layout = fit.layout
-    knots = fit.knots if draws is fit.draws else model.knot_values(fit.design, draws[:, :fit.design.n_theta])
-    return sum(np.expm1(np.minimum(knots @ layout.interp([layout.probe(subject, q, d) for d in when]).T.toarray(),
-                                   model.MAX_LOG_COUNT)) for q in quantities)
+    total = 0.0
+    for q in quantities:
+        f = fit.knots @ layout.interp([layout.probe(subject, q, d) for d in when]).T
+        total = total + np.expm1(np.minimum(f, model.MAX_LOG_COUNT))
+    return np.reshape(total, (*fit.shape, len(when)))
 
 
-def centred_bands(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> np.ndarray:
-    """Pointwise 5/50/95% of the count, centred on the MAP curve (see bands), before the running maximum."""
-    draws = np.log1p(curve_counts(fit, subject, quantities, when, fit.draws))
-    mode = np.log1p(curve_counts(fit, subject, quantities, when, fit.map.x[None, :])[0])
-    return np.expm1(mode + np.percentile(draws, LEVELS, axis=0) - np.median(draws, axis=0))
+def quantiles(x: np.ndarray) -> np.ndarray:
+    """The published levels (rows) of each quantity (columns) over every draw of every chain."""
+    return np.quantile(x.reshape(-1, *x.shape[2:]), LEVELS, axis=0)
 
 
-def bands(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> np.ndarray:
-    """Pointwise 5/50/95% of the count (rows) at each date (columns), centred on the MAP curve.
+def quantile_errors(x: np.ndarray) -> np.ndarray:
+    """Monte Carlo standard error of each published level (rows) of each quantity (columns)."""
+    return np.array([sampler.quantile_mcse(x, p) for p in LEVELS])
 
-    Laplace draws of increments are right-skewed once summed (softplus is convex), which
-    lifts their median above the MAP curve (by about 10% in the benchmark). The spread
-    of the draws is kept, on the log1p scale, and moved to the MAP; a running maximum over
-    the dates keeps the band non-decreasing like the curves themselves.
-    """
-    return np.maximum.accumulate(centred_bands(fit, subject, quantities, when), axis=1)
-
-
-# ---------------------------------------------------------------- tables
 
 def output_quantities(fit: Fit, config: dict) -> list[tuple]:
-    """(subject, quantity, components) for each quantity some claim speaks of."""
+    """(subject, quantity, components) for each quantity some claim is about."""
     casualty_parts = tuple(config["quantities"]["casualties"])
-    spoken = {(o.subject_id, o.quantity) for o in fit.obs} | {(o.subject_id, "deployed") for o in fit.obs if o.kind == "share"}
-    result = []
-    for subject, quantity in sorted(spoken):
-        parts = casualty_parts if quantity == "casualties" else (quantity,)
-        result.append((subject, quantity, parts))
-    return result
+    return [(subject, quantity, casualty_parts if quantity == "casualties" else (quantity,))
+            for subject, quantity in sorted({(o.subject_id, o.quantity) for o in fit.obs})]
 
 
-def output_dates(fit: Fit, subject: str, relevant: list[Observation]) -> list[date]:
-    """Knot dates and claim dates from the subject's start to the last claim that informs
-    the quantity: a quantity is not extrapolated beyond its own evidence."""
+def output_dates(fit: Fit, subject: str, parts: tuple, own: list[Observation]) -> list[date]:
+    """Knot dates from the quantity's onset to its own last claim (at that claim's middle
+    date), and its claims' dates: a quantity is never estimated beyond its own evidence."""
     layout = fit.layout
-    last = max(max(o.dates) for o in relevant)
-    grid = [layout.starts[subject] + timedelta(days=k * layout.knot_days) for k in range(layout.knots[subject] + 1)]
-    return sorted({d for d in grid if d <= last} | {o.middle for o in relevant})
+    start = min(layout.starts[(subject, q)] for q in parts)
+    last = max(o.middle for o in own)
+    grid = [start + timedelta(days=k * layout.knot_days) for k in range((last - start).days // layout.knot_days + 1)]
+    return sorted(set(grid) | {o.middle for o in own if o.middle >= start})
 
 
 def informs(o: Observation, quantity: str, parts: tuple) -> bool:
     return o.quantity == quantity or bool(set(parts) & set(o.components)) or (o.kind == "share" and quantity == "deployed")
 
 
-def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: date | None) -> list[list]:
-    rows = []
-    version = config["version"]
+def has_curves(fit: Fit, subject: str, parts: tuple) -> bool:
+    return all((subject, q) in fit.layout.curves for q in parts)
+
+
+@dataclass
+class Columns:
+    """Rows of one table, with the Monte Carlo standard error of each published number."""
+
+    rows: list = field(default_factory=list)
+    errors: list = field(default_factory=list)   # per row: {column: standard error}
+
+    def add(self, row: list, errors: dict) -> None:
+        self.rows.append(row)
+        self.errors.append(errors)
+
+    def __iadd__(self, other: "Columns") -> "Columns":
+        self.rows += other.rows
+        self.errors += other.errors
+        return self
+
+
+def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: date | None) -> Columns:
+    result = Columns()
     for subject, quantity, parts in output_quantities(main, config):
-        relevant = [o for o in main.obs if o.subject_id == subject and informs(o, quantity, parts)]
-        when = output_dates(main, subject, relevant)
-        band = bands(main, subject, parts, when)
-        wide = [bands(f, subject, parts, when) for f in sensitivity if (subject, parts[0]) in f.layout.curves]
-        bounded = any(math.isfinite(o.upper) for o in relevant)
+        own = [o for o in main.obs if o.subject_id == subject and o.quantity == quantity]
+        informing = [o for o in main.obs if o.subject_id == subject and informs(o, quantity, parts)]
+        when = output_dates(main, subject, parts, own)
+        draws = curve_draws(main, subject, parts, when)
+        band, errors = quantiles(draws), quantile_errors(draws)
+        others = [curve_draws(f, subject, parts, when) for f in sensitivity if has_curves(f, subject, parts)]
+        wide = [(quantiles(d), quantile_errors(d)) for d in others]
+        bounded = any(math.isfinite(o.upper) for o in informing)
         caveat = "" if bounded else "No claim bounds this quantity from above: the band is open upward."
         for j, day in enumerate(when):
-            known = [o for o in relevant if o.middle <= day]
-            low, central, high = band[:, j]
-            sens_low = min([low] + [b[0, j] for b in wide])
-            sens_high = max([high] + [b[2, j] for b in wide])
-            rows.append([subject, quantity, day, round(low), round(central), round(high) if bounded else None, not bounded,
-                         round(sens_low), round(sens_high) if bounded else None, len(known),
-                         len({o.claimant_id for o in known}), known_by or "", METHOD, version, caveat])
-    return rows
-
-
-def bias_rows(fit: Fit, names: dict[str, str]) -> list[list]:
-    n = fit.design.n_shape
-    rows = []
-    for k, (claimant, quantity_class) in enumerate(fit.layout.bias_keys):
-        factors = np.exp(np.percentile(fit.draws[:, n + k], LEVELS))
-        claims = [o for o in fit.obs if o.bias_key == (claimant, quantity_class)]
-        rows.append([claimant, names[claimant], quantity_class, claims[0].relation, len(claims), *(round(float(v), 3) for v in factors)])
-    return rows
-
-
-def predictions(fit: Fit) -> tuple[np.ndarray, np.ndarray]:
-    """Per evaluation and draw: the model's value of the claim, and its claimant's bias."""
-    design, draws = fit.design, fit.draws
-    knots = fit.knots
-    counts = np.expm1(np.minimum(knots @ design.interp.T.toarray(), model.MAX_LOG_COUNT))
-    m = np.log1p(np.maximum(design.plus @ counts.T, 0.0)) - np.log1p(design.den @ counts.T)
-    claim = design.evaluation_claim
-    bias = np.zeros_like(m)
-    if len(design.bias_mean):
-        beta = draws[:, design.n_shape:-1]
-        bias = np.where(design.bias[claim, None] >= 0, beta[:, np.maximum(design.bias[claim], 0)].T, 0.0)
-    return m, bias
-
-
-def tails(fit: Fit, centre: np.ndarray) -> np.ndarray:
-    """Per claim: the fit's probability beyond the claim, on the claim's side, averaged over draws.
-
-    ``centre`` is the predicted value per evaluation and draw (with or without the bias).
-    """
-    design = fit.design
-    claim = design.evaluation_claim
-    sigma = design.sigma_floor + np.exp(np.minimum(fit.draws[:, -1], model.MAX_RHO))
-    s = np.sqrt(sigma[None, :] ** 2 + design.tau[claim, None] ** 2)
-    above = 1 - ndtr((design.lower[claim, None] - centre) / s)
-    below = ndtr((design.upper[claim, None] - centre) / s)
-    sizes = np.diff(np.append(design.group_starts, len(claim)))
-    per_claim = lambda p: np.add.reduceat(p.mean(axis=1), design.group_starts) / sizes
-    return np.minimum(per_claim(above), per_claim(below))
-
-
-def claim_rows(package: Loaded, fit: Fit) -> list[list]:
-    design = fit.design
-    e = model.evaluate(design, fit.map.x)
-    _, weights = model.claim_weights(design, e["log_g"])
-    outlier = np.add.reduceat(weights * e["r_out"], design.group_starts)
-    m, bias = predictions(fit)
-    tail_with, tail_without = tails(fit, m + bias), tails(fit, m)
-    fitted = fitted_values(fit)
-    index = {o.claim_id: i for i, o in enumerate(fit.obs)}
-    rows = []
-    for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
-        cid = claim["claim_id"]
-        if cid not in index:
-            rows.append([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None, None])
-            continue
-        i = index[cid]
-        factor = math.exp(fit.map.x[design.n_shape + design.bias[i]]) if design.bias[i] >= 0 else None
-        explains = None if factor is None else bool(tail_without[i] < FLAG_TAIL <= tail_with[i])
-        rows.append([cid, claim["origin_id"], True, "", *fitted[i], claim["unit"], round(float(outlier[i]), 3),
-                     round(float(tail_with[i]), 3), None if factor is None else round(float(tail_without[i]), 3),
-                     None if factor is None else round(factor, 3), explains])
-    return rows
-
-
-def fitted_values(fit: Fit) -> list[tuple]:
-    """The fit's value (5/50/95%) of what each claim measures, at its middle date, without bias."""
-    result = []
-    for o in fit.obs:
-        counts = curve_counts(fit, o.subject_id, o.components, [o.middle], fit.draws)[:, 0]
-        if o.kind == "increment":
-            counts = counts - curve_counts(fit, o.subject_id, o.components, [o.window_start], fit.draws)[:, 0]
-        if o.kind == "share":
-            counts = 100 * counts / np.maximum(curve_counts(fit, o.subject_id, ("deployed",), [o.middle], fit.draws)[:, 0], 1)
-        low, central, high = np.percentile(counts, LEVELS)
-        digits = 1 if o.kind == "share" else 0
-        result.append(tuple(round(float(v), digits) for v in (low, central, high)))
+            known = [o for o in informing if o.middle <= day]
+            lows = [(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide]
+            highs = [(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide]
+            sens_low, sens_high = min(lows), max(highs)
+            row = [subject, quantity, day, round(band[0, j]), round(band[1, j]), round(band[2, j]) if bounded else None,
+                   not bounded, round(sens_low[0]), round(sens_high[0]) if bounded else None, len(known),
+                   len({o.claimant_id for o in known}), known_by or "", METHOD, config["version"], caveat]
+            result.add(row, {"value_low": errors[0, j], "value_central": errors[1, j], "value_high": errors[2, j],
+                             "sensitivity_low": sens_low[1], "sensitivity_high": sens_high[1]})
     return result
 
 
+def bias_rows(fit: Fit, names: dict[str, str]) -> Columns:
+    result = Columns()
+    n = fit.design.n_shape
+    for k, (claimant, quantity_class) in enumerate(fit.layout.bias_keys):
+        factors = np.exp(fit.chains.draws[:, :, n + k])
+        values, errors = quantiles(factors), quantile_errors(factors)
+        claims = [o for o in fit.obs if o.bias_key == (claimant, quantity_class)]
+        result.add([claimant, names[claimant], quantity_class, claims[0].relation, len(claims), *(round(float(v), 3) for v in values)],
+                   dict(zip(("factor_low", "factor_central", "factor_high"), errors)))
+    return result
+
+
+def per_claim(design: model.Design, values: np.ndarray) -> np.ndarray:
+    """The mean over each claim's date points of per-evaluation values (draws x evaluations)."""
+    sums = np.zeros((values.shape[0], design.n_claims))
+    np.add.at(sums.T, np.asarray(design.eval_claim), values.T)
+    return sums / np.asarray(design.claim_points)
+
+
+@dataclass(frozen=True)
+class Predictive:
+    """Per draw (rows) and claim (columns): the chance of its wording, and of each side beyond it."""
+
+    landing: np.ndarray
+    above: np.ndarray
+    below: np.ndarray
+    above_unbiased: np.ndarray
+    below_unbiased: np.ndarray
+    outlier: np.ndarray
+
+
+def predictive(fit: Fit, obs: list[Observation] | None = None) -> Predictive:
+    """What the model predicts of each claim (of ``obs``, by default the fit's) in every draw."""
+    design = fit.design
+    e = evaluate_draws(design, fit.draws)
+    claim = np.asarray(design.eval_claim)
+    m, bias, s = np.asarray(e.m), np.asarray(e.bias)[:, claim], np.asarray(e.s)[:, claim]
+    lower, upper = np.asarray(design.lower)[claim], np.asarray(design.upper)[claim]
+    landing = np.array([o.landing for o in fit.obs])[claim]
+    mass = model.interval_probability(design, m + bias, s, landing[:, 0], landing[:, 1])
+    above, below = model.tail_probability(design, m + bias, s, lower, upper)
+    above_u, below_u = model.tail_probability(design, m, s, lower, upper)
+    return Predictive(*(per_claim(design, np.asarray(v)) for v in (mass, above, below, above_u, below_u)), np.asarray(e.outlier))
+
+
+def side(above: np.ndarray, below: np.ndarray) -> tuple[float, np.ndarray]:
+    """The smaller of the two mean tail probabilities, with its per-draw values."""
+    chosen = above if above.mean() <= below.mean() else below
+    return float(chosen.mean()), chosen
+
+
+def mean_error(fit_shape: tuple, values: np.ndarray) -> float:
+    return float(sampler.mean_mcse(values.reshape(*fit_shape, 1))[0])
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A claim's leave-one-out check: the fit without it, and what that fit predicts of it."""
+
+    landing: np.ndarray      # per draw
+    above: np.ndarray
+    below: np.ndarray
+    fit: Fit
+
+
+def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
+    """Each claim against the posterior of every other claim: an exact refit of the same
+    design with the claim's weight set to 0 (one compiled sampler serves them all)."""
+    result = {}
+    for i, o in enumerate(full.obs):
+        weight = np.ones(len(full.obs))
+        weight[i] = 0.0
+        refit = Fit(full.obs, full.unused, full.design, full.layout,
+                    chains_for(full, full.design._replace(claim_weight=weight), config))
+        p = predictive(refit)
+        result[o.claim_id] = LeftOut(p.landing[:, i], p.above[:, i], p.below[:, i], refit)
+    return result
+
+
+def fitted_draws(fit: Fit, o: Observation) -> np.ndarray:
+    """The fit's value of what a claim measures, at its middle date, without bias (chains x samples)."""
+    counts = curve_draws(fit, o.subject_id, o.components, [o.middle])[..., 0]
+    if o.kind == "increment":
+        counts = counts - curve_draws(fit, o.subject_id, o.components, [o.window_start])[..., 0]
+    if o.kind == "share":
+        counts = 100 * counts / np.maximum(curve_draws(fit, o.subject_id, ("deployed",), [o.middle])[..., 0], 1)
+    return counts
+
+
+def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Columns:
+    design = fit.design
+    p = predictive(fit)
+    index = {o.claim_id: i for i, o in enumerate(fit.obs)}
+    n = design.n_shape
+    result = Columns()
+    for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
+        cid = claim["claim_id"]
+        if cid not in index:
+            result.add([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None,
+                        None, None, None], {})
+            continue
+        i, o = index[cid], fit.obs[index[cid]]
+        values = fitted_draws(fit, o)[..., None]
+        fitted, errors = quantiles(values)[:, 0], quantile_errors(values)[:, 0]
+        digits = 1 if o.kind == "share" else 0
+        tail, tail_draws = side(p.above[:, i], p.below[:, i])
+        loo = left_out[cid]
+        loo_tail, loo_tail_draws = side(loo.above, loo.below)
+        row_errors = {"fitted_low": errors[0], "fitted_central": errors[1], "fitted_high": errors[2],
+                      "outlier_probability": mean_error(fit.shape, p.outlier[:, i]),
+                      "tail_probability": mean_error(fit.shape, tail_draws),
+                      "loo_probability": mean_error(loo.fit.shape, loo.landing),
+                      "loo_tail_probability": mean_error(loo.fit.shape, loo_tail_draws)}
+        factor = explains = tail_unbiased = None
+        if design.bias[i] >= 0:
+            factors = np.exp(fit.chains.draws[:, :, n + int(design.bias[i])])[..., None]
+            factor = round(float(quantiles(factors)[1, 0]), 3)
+            tail_unbiased, unbiased_draws = side(p.above_unbiased[:, i], p.below_unbiased[:, i])
+            row_errors |= {"bias_factor": float(quantile_errors(factors)[1, 0]),
+                           "tail_probability_without_bias": mean_error(fit.shape, unbiased_draws)}
+            explains = bool(tail_unbiased < FLAG_TAIL <= tail)
+            tail_unbiased = round(tail_unbiased, 3)
+        result.add([cid, claim["origin_id"], True, "", *(round(float(v), digits) for v in fitted), claim["unit"],
+                    round(float(p.outlier[:, i].mean()), 3), round(tail, 3), tail_unbiased, factor, explains,
+                    round(float(loo.landing.mean()), 3), round(loo_tail, 3)], row_errors)
+    return result
+
+
+# ---------------------------------------------------------------- gates
+
+@dataclass(frozen=True)
+class Checked:
+    """A run's convergence diagnostics over every quantity it publishes, and whether they pass."""
+
+    record: dict
+    failures: list   # sentences
+
+
+def watched(fit: Fit, config: dict) -> tuple[np.ndarray, list[str]]:
+    """Every quantity the run publishes, as draws (chains x samples x quantities) with names:
+    each estimate on the log scale, each claimant bias, each claim's fitted value."""
+    columns, names = [], []
+    for subject, quantity, parts in output_quantities(fit, config):
+        own = [o for o in fit.obs if o.subject_id == subject and o.quantity == quantity]
+        when = output_dates(fit, subject, parts, own)
+        columns.append(np.log1p(curve_draws(fit, subject, parts, when)))
+        names += [f"{quantity} on {day}" for day in when]
+    n = fit.design.n_shape
+    columns.append(fit.chains.draws[:, :, n:])
+    names += [f"the bias of {claimant} ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys] + ["the noise scale"]
+    for o in fit.obs:
+        columns.append(fitted_draws(fit, o)[..., None])
+        names.append(f"the fitted value of {o.claim_id}")
+    return np.concatenate(columns, axis=2), names
+
+
+def check(name: str, x: np.ndarray, labels: list[str], chains: sampler.Chains, config: dict) -> Checked:
+    """The gates of model.toml ([gates]) on one run: R-hat, bulk and tail ESS of every published
+    quantity, and divergent transitions."""
+    gates = config["gates"]
+    rhat, bulk, tail = sampler.rhat(x), sampler.bulk_ess(x), sampler.tail_ess(x)
+    record = {"chains": int(chains.draws.shape[0]), "draws": int(chains.draws.shape[0] * chains.draws.shape[1]),
+              "divergent_transitions": chains.divergent, "quantities_checked": len(labels),
+              "largest_rhat": round(float(np.max(rhat)), 4), "smallest_bulk_ess": round(float(np.min(bulk))),
+              "smallest_tail_ess": round(float(np.min(tail))),
+              "integration_steps_per_draw": round(float(chains.steps.mean()), 1)}
+    failures = []
+    worst = lambda values, pick: labels[int(pick(values))]
+    if np.max(rhat) > gates["rhat_max"]:
+        failures.append(f"R-hat {np.max(rhat):.3f} for {worst(rhat, np.argmax)} (at most {gates['rhat_max']})")
+    if np.min(bulk) < gates["ess_min"]:
+        failures.append(f"bulk ESS {np.min(bulk):.0f} for {worst(bulk, np.argmin)} (at least {gates['ess_min']})")
+    if np.min(tail) < gates["ess_min"]:
+        failures.append(f"tail ESS {np.min(tail):.0f} for {worst(tail, np.argmin)} (at least {gates['ess_min']})")
+    if chains.divergent > gates["divergences_max"]:
+        failures.append(f"{chains.divergent} divergent transitions (at most {gates['divergences_max']})")
+    return Checked(record, [f"run {name}: {f}" for f in failures])
+
+
+def checked_fit(name: str, fit: Fit, config: dict) -> Checked:
+    x, labels = watched(fit, config)
+    return check(name, x, labels, fit.chains, config)
+
+
+def checked_loo(left_out: dict[str, LeftOut], config: dict) -> Checked:
+    """The leave-one-out refits, gated on what they publish: each claim's predictive chances."""
+    records, failures = [], []
+    for cid, loo in sorted(left_out.items()):
+        x = np.stack([loo.landing, loo.above, loo.below], axis=1).reshape(*loo.fit.shape, 3)
+        c = check(f"without {cid}", x, [f"the chance of {cid}", f"the chance above {cid}", f"the chance below {cid}"], loo.fit.chains, config)
+        records.append(c.record)
+        failures += c.failures
+    record = {"refits": len(records),
+              "divergent_transitions": sum(r["divergent_transitions"] for r in records),
+              "largest_rhat": max((r["largest_rhat"] for r in records), default=1.0),
+              "smallest_bulk_ess": min((r["smallest_bulk_ess"] for r in records), default=0),
+              "smallest_tail_ess": min((r["smallest_tail_ess"] for r in records), default=0)}
+    return Checked(record, failures)
+
+
+def gated(checks: dict[str, Checked]) -> dict:
+    """Every run's record, or UsageError naming each failed gate: then nothing is written."""
+    failures = [f for c in checks.values() for f in c.failures]
+    if failures:
+        raise UsageError("the fit did not pass its convergence checks, so nothing was written: " + "; ".join(failures) +
+                         " — raise warmup and samples under [sampler] in estimate/model.toml (or target_accept for "
+                         "divergences), and look for claims that contradict each other in data/claims.csv.")
+    return {name: c.record for name, c in checks.items()}
+
+
+# ---------------------------------------------------------------- outputs
+
 def summary(config: dict, runs: dict, measured: dict | None = None) -> dict:
-    text = CONFIG.read_bytes()
     content = {
         "model_version": config["version"],
         "method": METHOD,
-        "config_sha256": hashlib.sha256(text).hexdigest(),
+        "config_sha256": hashlib.sha256(CONFIG.read_bytes()).hexdigest(),
         "config": config,
-        "runs": {name: {"converged": f.map.converged, "iterations": f.map.iterations,
-                        "negative_log_posterior": round(f.map.value, 3), "parameters": f.design.n_params,
-                        "claims_used": len(f.obs), "hessian_eigenvalues_floored": f.floored,
-                        "draws_effective_share": round(f.effective, 3)}
-                 for name, f in runs.items()},
-        "note": "Only relative biases between claimants are identifiable: the bias priors fix their common level.",
+        "runs": runs,
+        "note": "Only relative biases between claimants are identifiable: the bias priors fix their common level. "
+                "Every estimate is a posterior quantile over the draws of all chains; the central value is the median.",
     }
     if measured is not None:
         content["reproducibility"] = measured
@@ -559,42 +773,27 @@ def json_text(content: dict) -> str:
     return json.dumps(content, ensure_ascii=False, indent=2, sort_keys=True, default=str) + "\n"
 
 
-def as_of_fits(package: Loaded, config: dict) -> list[tuple[date, Fit]]:
-    """The main fit rebuilt on each date by which one more source was certainly published:
-    what could have been known then. No sensitivity runs, so the sensitivity range equals the band."""
-    fits = []
-    for known_by in sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows}):
-        obs, unused = observations(package, config, MAIN, known_by)
-        if obs:
-            fits.append((known_by, fit_observations(obs, unused, config)))
-    return fits
-
-
 @dataclass(frozen=True)
 class Runs:
-    """Every fit behind the committed tables: main, sensitivity runs and the as-of series."""
+    """Every posterior behind the committed tables: main, sensitivity runs, the as-of series and
+    the leave-one-out refits."""
 
     main: Fit
     sensitivity: list
     as_of: list          # (known_by, Fit)
+    left_out: dict       # claim_id -> LeftOut
 
-    def variant(self, pick) -> "Runs":
-        return Runs(pick(self.main), [pick(f) for f in self.sensitivity], [(d, pick(f)) for d, f in self.as_of])
-
-    def named(self) -> dict:
-        """The runs fit.json reports, by name."""
-        return {"main": self.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, self.sensitivity)}
+    def checks(self, config: dict) -> dict[str, Checked]:
+        named = {"main": self.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, self.sensitivity)}
+        named |= {f"as_of_{known_by}": f for known_by, f in self.as_of}
+        return {name: checked_fit(name, f, config) for name, f in named.items()} | {"leave_one_out": checked_loo(self.left_out, config)}
 
 
-def outputs(package: Loaded, config: dict, runs: Runs) -> dict[Path, bytes]:
-    """The fit's tables; fit.json without the measured tolerances, which need every variant."""
-    names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
-    return {DERIVED / "estimates.csv": table(ESTIMATE_COLUMNS, estimate_rows(runs.main, runs.sensitivity, config, None)),
-            DERIVED / "estimates_as_of.csv": table(ESTIMATE_COLUMNS, [row for known_by, f in runs.as_of
-                                                                      for row in estimate_rows(f, [], config, known_by)]),
-            DERIVED / "claimant_bias.csv": table(BIAS_COLUMNS, bias_rows(runs.main, names)),
-            DERIVED / "claim_fit.csv": table(CLAIM_COLUMNS, claim_rows(package, runs.main)),
-            DERIVED / "fit.json": json_text(summary(config, runs.named())).encode("utf-8")}
+def runs_for(package: Loaded, config: dict) -> Runs:
+    full = built_for(package, config)
+    main = posterior(full, config)
+    sensitivity = [posterior(built_for(package, config, lexicon, bias), config) for lexicon, bias in SENSITIVITY]
+    return Runs(main, sensitivity, as_of_fits(package, config, full), leave_one_out(full, main, config))
 
 
 @dataclass(frozen=True)
@@ -604,38 +803,39 @@ class Fitted:
 
 
 def fitted(package: Loaded, config: dict | None = None) -> Fitted:
-    """Every committed output of the fit, and the tolerance of each number in them.
-
-    Each fit is also made again as another machine or seed could have made it
-    (error_variants): the tables of those variants give each cell's tolerance
-    (estimate.tolerances), and fit.json records the widest per column."""
+    """Every committed output of the fit, and the tolerance of each number in them (from its
+    Monte Carlo standard error; estimate.tolerances), once every run has passed its gates."""
     config = config or load_config()
-    runs = Runs(run_fit(package, config), [run_fit(package, config, lexicon, bias) for lexicon, bias in SENSITIVITY],
-                as_of_fits(package, config))
-    variants = {id(f): error_variants(f, config) for f in [runs.main, *runs.sensitivity, *(f for _, f in runs.as_of)]}
-    tables = [outputs(package, config, runs.variant(lambda f: variants[id(f)][i]))
-              for i in range(1 + config["reproducibility"]["replicates"])]
-    published = outputs(package, config, runs)
-    # The effective number of draws behind each table: the fewest of the runs it comes from.
-    effective = lambda fits: config["draws"] * min(f.effective for f in fits)
-    draws = {DERIVED / "estimates.csv": effective([runs.main, *runs.sensitivity]),
-             DERIVED / "estimates_as_of.csv": effective([f for _, f in runs.as_of])}
+    runs = runs_for(package, config)
+    records = gated(runs.checks(config))
+    names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
+    as_of = Columns()
+    for known_by, f in runs.as_of:
+        as_of += estimate_rows(f, [], config, known_by)
+    tables = {DERIVED / "estimates.csv": (ESTIMATE_COLUMNS, estimate_rows(runs.main, runs.sensitivity, config, None)),
+              DERIVED / "estimates_as_of.csv": (ESTIMATE_COLUMNS, as_of),
+              DERIVED / "claimant_bias.csv": (BIAS_COLUMNS, bias_rows(runs.main, names)),
+              DERIVED / "claim_fit.csv": (CLAIM_COLUMNS, claim_rows(package, runs.main, runs.left_out))}
+    outputs = {path: table(header, columns.rows) for path, (header, columns) in tables.items()}
     cells, measured = {}, {"standard_errors": tolerances.contract()["standard_errors"], "columns": {}}
     for path, rule in tolerances.rules().items():
-        restart, *replicates = (t[Path(path)] for t in tables)
-        n = draws.get(Path(path), effective([runs.main]))
-        cells[path] = tolerances.cell_tolerances(rule, published[Path(path)], restart, replicates, n)
-        measured["columns"][Path(path).name] = tolerances.largest(rule, published[Path(path)], cells[path])
-    published[DERIVED / "fit.json"] = json_text(summary(config, runs.named(), measured)).encode("utf-8")
-    return Fitted(published, cells)
+        if Path(path) in tables:
+            cells[path] = tolerances.cell_tolerances(rule, outputs[Path(path)], tables[Path(path)][1].errors)
+            measured["columns"][Path(path).name] = tolerances.largest(rule, outputs[Path(path)], cells[path])
+    cells[str(DERIVED / "fit.json")] = {}
+    outputs[DERIVED / "fit.json"] = json_text(summary(config, records, measured)).encode("utf-8")
+    return Fitted(outputs, cells)
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
     config = load_config()
     if args.as_of:
-        main = run_fit(package, config, known_by=args.as_of)
-        sensitivity = [run_fit(package, config, lexicon, bias, args.as_of) for lexicon, bias in SENSITIVITY]
-        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(ESTIMATE_COLUMNS, estimate_rows(main, sensitivity, config, args.as_of))}
+        main = posterior(built_for(package, config, known_by=args.as_of), config)
+        sensitivity = [posterior(built_for(package, config, lexicon, bias, args.as_of), config) for lexicon, bias in SENSITIVITY]
+        named = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
+        gated({name: checked_fit(name, f, config) for name, f in named.items()})
+        rows = estimate_rows(main, sensitivity, config, args.as_of).rows
+        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(ESTIMATE_COLUMNS, rows)}
     return fitted(package, config).outputs
 
 

@@ -1,7 +1,7 @@
-"""The latent-curve model: negative log posterior with its gradient, MAP fit and Laplace draws.
+"""The latent-curve model: its log density, in JAX, for exact derivatives and NUTS.
 
 For each curve c (one subject's base quantity) with knots t_0 < t_1 < ... every
-``knot_days`` from the subject's start date, where its count is zero,
+``knot_days`` from the curve's onset, where its count is zero,
 
     f_c(t_k) = sum_{j <= k} softplus(theta_{c,j}),   f_c(t_0) = 0,
 
@@ -9,11 +9,13 @@ on the log1p scale, linear between knots, so that N_c(t) = expm1(f_c(t)) never f
 Claim i is compared through m_i = log1p(A_i) - log1p(B_i), where A_i is a signed sum of
 counts (a count at the as-of date; the counts of killed and wounded for casualties; a
 difference across the window for an increment) and B_i is zero, or the deployed count
-for a share. With its interval [a_i, b_i] on the same scale,
+for a share, averaged over evenly spaced points of the claim's date span, v_i its
+variance over those points (zero for a precise date). With its interval [a_i, b_i] on
+the same scale,
 
     y_i = m_i + beta_{claimant, class} + eps_i,
-    eps_i ~ (1 - w) N(0, s_i^2) + w N(0, (k s_i)^2),   s_i^2 = sigma^2 + tau_i^2,
-    P(claim i) = mean over its date points of P(a_i <= y_i <= b_i)   (a density if a_i = b_i),
+    eps_i ~ (1 - w) N(0, s_i^2) + w N(0, (k s_i)^2),   s_i^2 = sigma^2 + tau_i^2 + v_i,
+    P(claim i) = P(a_i <= y_i <= b_i)   (a density if a_i = b_i),
 
 with priors theta_{c,1} ~ N(mu0, sd0) (the first rise), and for j >= 2
 theta_{c,j} ~ N(level_c, level_sd) and theta_{c,j} - theta_{c,j-1} ~ N(0, walk_sd), where
@@ -23,63 +25,94 @@ rho ~ N(log(median - floor), log_sd), and casualties <= deployed as a soft penal
 Only relative biases are identifiable: the priors pin their common level.
 
 Parameters are one vector: [theta (all curves), level (one per curve), beta, rho].
+
+Masks make one compiled density serve several posteriors of the same design: a claim
+with weight 0 is left out (leave-one-out, or not yet published as of a date), and so are
+prior and penalty rows with weight 0; a parameter marked unused gets a standard normal
+prior of its own and nothing else, so it is independent of the rest. Leaving out every
+row that touches a parameter the smaller design would not have, and marking those
+parameters unused, gives that smaller design's posterior exactly, times independent
+normals that are ignored.
 """
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
-import numpy as np
-from scipy import linalg, optimize, sparse
-from scipy.special import expit, log_ndtr
+import jax
+
+# Counts run to tens of thousands and probabilities into the far tails: single precision
+# (JAX's default) would lose both.
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402  (after the precision switch, which must come first)
+import numpy as np  # noqa: E402
+from jax.scipy.special import log_ndtr, ndtr  # noqa: E402
 
 LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
-# Bounds that keep a line search's trial steps finite: e^40 people and a noise scale of
-# e^5 are far past anything the data can support, so the optimum never touches them.
+LOG_2 = np.log(2.0)
+# Bounds that keep far-off trial points of the sampler finite: e^40 people and a noise
+# scale of e^5 are far past anything the data can support.
 MAX_LOG_COUNT = 40.0
 MAX_RHO = 5.0
 
 
-@dataclass(frozen=True)
-class Design:
-    """Everything the likelihood needs, as arrays; built by estimate.fit from claims.
+class Design(NamedTuple):
+    """Everything the density needs, as arrays (a JAX pytree); built by estimate.fit.
 
-    ``interp`` maps knot values (each curve's zero knot included) to f at probe points;
-    ``plus`` and ``den`` map counts at probes to A and B of each evaluation (one claim at
-    one of its date points); ``group_starts`` delimits each claim's evaluations, which
-    are contiguous. ``pen_plus``/``pen_den`` give log1p(casualties) - log1p(deployed) at
-    the knots where the penalty applies.
+    Knot values are one vector holding each curve's zero knot and its later knots; a
+    probe is f of one curve at one date, linear between two neighbouring knots; an
+    evaluation is one claim at one of its date points, whose A and B are signed sums
+    of the counts at probes. Sizes are read off the arrays' shapes.
     """
 
-    curve_lengths: np.ndarray   # theta count per curve
-    interp: sparse.csr_matrix   # probes x knots
-    plus: sparse.csr_matrix     # evaluations x probes, entries +1 / -1
-    den: sparse.csr_matrix      # evaluations x probes
-    group_starts: np.ndarray    # first evaluation of each claim
-    lower: np.ndarray           # per claim, log scale (-inf allowed)
-    upper: np.ndarray           # per claim, log scale (inf when open)
-    exact: np.ndarray           # per claim: lower == upper
-    bias: np.ndarray            # per claim: index into beta, or -1
-    tau: np.ndarray             # per claim: extra noise sd
-    pen_plus: sparse.csr_matrix
-    pen_den: sparse.csr_matrix
-    theta_prior: sparse.csr_matrix  # Gaussian prior rows over [theta, level]
-    theta_prior_offset: np.ndarray
-    bias_mean: np.ndarray
-    bias_sd: np.ndarray
-    rho_mean: float
-    rho_sd: float
-    sigma_floor: float
-    outlier_share: float
-    outlier_scale: float
-    penalty_strength: float
-    penalty_softness: float
+    theta_knot: jnp.ndarray      # per theta: its position in the knot vector
+    theta_first: jnp.ndarray     # per theta: the index of its curve's first theta
+    curve_first: jnp.ndarray     # per curve: the index of its first theta
+    knot_zeros: jnp.ndarray      # zeros, one per knot (its length is the number of knots)
+    probe_knot: jnp.ndarray      # per probe: the knot before it
+    probe_weight: jnp.ndarray    # per probe: the weight of the knot after it
+    plus_eval: jnp.ndarray       # A = sum of sign * count at probe, by evaluation
+    plus_probe: jnp.ndarray
+    plus_sign: jnp.ndarray
+    den_eval: jnp.ndarray        # B = count at probe, by evaluation (shares only)
+    den_probe: jnp.ndarray
+    eval_claim: jnp.ndarray      # per evaluation: its claim
+    claim_points: jnp.ndarray    # per claim: its number of date points
+    lower: jnp.ndarray           # per claim, log scale (-inf when open)
+    upper: jnp.ndarray           # per claim, log scale (inf when open)
+    exact: jnp.ndarray           # per claim: lower == upper
+    bias: jnp.ndarray            # per claim: index into beta, or -1
+    tau: jnp.ndarray             # per claim: extra noise sd
+    claim_weight: jnp.ndarray    # per claim: 1 in the likelihood, 0 left out
+    pen_plus_row: jnp.ndarray    # penalty rows: log1p(casualties) - log1p(deployed) at knots
+    pen_plus_probe: jnp.ndarray
+    pen_den_row: jnp.ndarray
+    pen_den_probe: jnp.ndarray
+    pen_weight: jnp.ndarray      # per penalty row: 1 applied, 0 left out
+    prior_row: jnp.ndarray       # Gaussian prior rows over [theta, level], as entries
+    prior_col: jnp.ndarray
+    prior_value: jnp.ndarray
+    prior_offset: jnp.ndarray    # per row
+    prior_weight: jnp.ndarray    # per row: 1 applied, 0 left out
+    bias_mean: jnp.ndarray
+    bias_sd: jnp.ndarray
+    unused: jnp.ndarray          # per parameter: 1 if it only carries a standard normal
+    shape_mean: jnp.ndarray      # the shape prior's mean, and a root of its covariance (see whitened)
+    shape_root: jnp.ndarray
+    rho_mean: jnp.ndarray
+    rho_sd: jnp.ndarray
+    sigma_floor: jnp.ndarray
+    outlier_share: jnp.ndarray
+    outlier_scale: jnp.ndarray
+    penalty_strength: jnp.ndarray
+    penalty_softness: jnp.ndarray
 
     @property
     def n_theta(self) -> int:
-        return int(self.curve_lengths.sum())
+        return self.theta_knot.shape[0]
 
     @property
     def n_curves(self) -> int:
-        return len(self.curve_lengths)
+        return self.curve_first.shape[0]
 
     @property
     def n_shape(self) -> int:
@@ -88,293 +121,225 @@ class Design:
 
     @property
     def n_params(self) -> int:
-        return self.n_shape + len(self.bias_mean) + 1
+        return self.n_shape + self.bias_mean.shape[0] + 1
 
     @property
     def n_claims(self) -> int:
-        return len(self.lower)
+        return self.lower.shape[0]
 
     @property
-    def evaluation_claim(self) -> np.ndarray:
-        counts = np.diff(np.append(self.group_starts, self.plus.shape[0]))
-        return np.repeat(np.arange(self.n_claims), counts)
+    def n_evaluations(self) -> int:
+        return self.eval_claim.shape[0]
+
+
+class Parameters(NamedTuple):
+    theta: jnp.ndarray
+    shape: jnp.ndarray   # theta and the levels
+    beta: jnp.ndarray
+    rho: jnp.ndarray
+
+
+def unpack(design: Design, x: jnp.ndarray) -> Parameters:
+    return Parameters(x[:design.n_theta], x[:design.n_shape], x[design.n_shape:-1], x[-1])
 
 
 # ---------------------------------------------------------------- curves
 
-def knot_values(design: Design, theta: np.ndarray) -> np.ndarray:
-    """Knot values of every curve, each curve's zero knot first; works on a batch (rows)."""
-    theta = np.atleast_2d(theta)
-    steps = np.logaddexp(0.0, theta)
-    totals = np.cumsum(steps, axis=1)
-    ends = np.cumsum(design.curve_lengths)
-    before = np.concatenate([np.zeros((theta.shape[0], 1)), totals[:, ends[:-1] - 1]], axis=1)
-    within = totals - np.repeat(before, design.curve_lengths, axis=1)
-    curve_starts = np.concatenate([[0], ends[:-1]])
-    return np.insert(within, curve_starts, 0.0, axis=1)
+def knot_values(design: Design, theta: jnp.ndarray) -> jnp.ndarray:
+    """Knot values of every curve (each curve's zero knot included): cumulative softplus
+    increments within each curve."""
+    steps = jax.nn.softplus(theta)
+    totals = jnp.cumsum(steps)
+    within = totals - totals[design.theta_first] + steps[design.theta_first]
+    return jnp.zeros_like(design.knot_zeros).at[design.theta_knot].set(within)
 
 
-def theta_gradient(design: Design, theta: np.ndarray, knot_gradient: np.ndarray) -> np.ndarray:
-    """Back from d/d(knot values) to d/d(theta): suffix sums within each curve, times softplus'."""
-    ends = np.cumsum(design.curve_lengths)
-    zero_positions = np.concatenate([[0], ends[:-1]]) + np.arange(len(ends))
-    g = np.delete(knot_gradient, zero_positions)
-    suffix = np.cumsum(g[::-1])[::-1]
-    after = np.append(suffix[ends[:-1]], 0.0)
-    within = suffix - np.repeat(after, design.curve_lengths)
-    return within * expit(theta)
+def probe_values(design: Design, knots: jnp.ndarray) -> jnp.ndarray:
+    """f at every probe, capped where counts stop meaning anything."""
+    w = design.probe_weight
+    f = (1 - w) * knots[design.probe_knot] + w * knots[design.probe_knot + 1]
+    return jnp.minimum(f, MAX_LOG_COUNT)
+
+
+def counts_at(design: Design, x: jnp.ndarray) -> jnp.ndarray:
+    """Counts at every probe for one parameter vector."""
+    return jnp.expm1(probe_values(design, knot_values(design, x[:design.n_theta])))
+
+
+def ratio(n_rows: int, plus_row, plus_probe, plus_sign, den_row, den_probe, counts):
+    """log1p(A) - log1p(B) per row, A a signed sum of counts (floored at 0), B a sum."""
+    a = jnp.zeros(n_rows).at[plus_row].add(plus_sign * counts[plus_probe])
+    b = jnp.zeros(n_rows).at[den_row].add(counts[den_probe])
+    return jnp.log1p(jnp.maximum(a, 0.0)) - jnp.log1p(b)
+
+
+def measured(design: Design, x: jnp.ndarray) -> jnp.ndarray:
+    """m per evaluation: what each claim measures at each of its date points."""
+    counts = counts_at(design, x)
+    return ratio(design.n_evaluations, design.plus_eval, design.plus_probe, design.plus_sign,
+                 design.den_eval, design.den_probe, counts)
 
 
 # ---------------------------------------------------------------- likelihood pieces
 
-def log1mexp(x: np.ndarray) -> np.ndarray:
-    """log(1 - exp(x)) for x <= 0, accurate at both ends."""
-    with np.errstate(divide="ignore"):
-        return np.where(x > -np.log(2), np.log(-np.expm1(x)), np.log1p(-np.exp(x)))
+def log1mexp(x: jnp.ndarray) -> jnp.ndarray:
+    """log(1 - exp(x)) for x < 0, accurate at both ends (each branch fed only values it
+    takes, so that neither puts a NaN into the derivative)."""
+    near = x > -LOG_2
+    return jnp.where(near, jnp.log(-jnp.expm1(jnp.where(near, x, -1.0))),
+                     jnp.log1p(-jnp.exp(jnp.where(near, -1.0, x))))
 
 
-def log_mass(za: np.ndarray, zb: np.ndarray) -> np.ndarray:
-    """log(Phi(zb) - Phi(za)), za < zb, stable in both tails."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        upper_tail = log_ndtr(-za) + log1mexp(log_ndtr(-zb) - log_ndtr(-za))
-        lower_tail = log_ndtr(zb) + log1mexp(log_ndtr(za) - log_ndtr(zb))
-    return np.where(za > 0, upper_tail, lower_tail)
+def log_mass(za: jnp.ndarray, zb: jnp.ndarray) -> jnp.ndarray:
+    """log(Phi(zb) - Phi(za)) for za < zb, from the tail the interval lies in."""
+    upper_tail = log_ndtr(-za) + log1mexp(log_ndtr(-zb) - log_ndtr(-za))
+    lower_tail = log_ndtr(zb) + log1mexp(log_ndtr(za) - log_ndtr(zb))
+    return jnp.where(za > 0, upper_tail, lower_tail)
 
 
 def component(lower, upper, exact, mu, s):
-    """log P under one normal component, and its derivatives by mu and by s."""
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        za, zb = (lower - mu) / s, (upper - mu) / s
-        log_g = np.where(exact, -0.5 * za**2 - np.log(s) - LOG_SQRT_2PI, log_mass(za, np.where(exact, za + 1, zb)))
-        density_a = np.where(np.isfinite(za), np.exp(-0.5 * za**2 - LOG_SQRT_2PI - log_g), 0.0)
-        density_b = np.where(np.isfinite(zb), np.exp(-0.5 * zb**2 - LOG_SQRT_2PI - log_g), 0.0)
-        za_density = np.where(np.isfinite(za), za * density_a, 0.0)
-        zb_density = np.where(np.isfinite(zb), zb * density_b, 0.0)
-    d_mu = np.where(exact, za / s, (density_a - density_b) / s)
-    d_s = np.where(exact, (za**2 - 1) / s, (za_density - zb_density) / s)
-    return log_g, d_mu, d_s
+    """log P of a claim's interval (or log density of an exact figure) under N(mu, s^2).
+
+    An open side is left out of the formula, not stood in for by a far bound: a bound
+    that looks far to one draw is near to another, and log(Phi(b) - Phi(a)) of two far
+    bounds is where precision runs out. Each branch is fed only finite values it takes.
+    """
+    lower_open, upper_open = ~jnp.isfinite(lower), ~jnp.isfinite(upper)
+    za = (jnp.where(lower_open, 0.0, lower) - mu) / s
+    zb = (jnp.where(upper_open, 0.0, upper) - mu) / s
+    za = jnp.where(lower_open, zb - 1.0, za)
+    zb = jnp.where(upper_open | exact, za + 1.0, zb)
+    density = -0.5 * za**2 - jnp.log(s) - LOG_SQRT_2PI
+    closed = log_mass(za, zb)
+    return jnp.where(exact, density, jnp.where(upper_open, log_ndtr(-za), jnp.where(lower_open, log_ndtr(zb), closed)))
 
 
-def mixture(design: Design, mu, lower, upper, exact, s_in):
-    """log P of the 95/5 noise mixture, the outlier responsibility, and derivatives."""
+def mixture(design: Design, mu, lower, upper, exact, s):
+    """log P under the 95/5 noise mixture, and the outlier component's share of it."""
     share, scale = design.outlier_share, design.outlier_scale
-    log_in, dmu_in, ds_in = component(lower, upper, exact, mu, s_in)
-    log_out, dmu_out, ds_out = component(lower, upper, exact, mu, scale * s_in)
-    a, b = np.log1p(-share) + log_in, np.log(share) + log_out
-    log_g = np.logaddexp(a, b)
-    r_out = np.exp(b - log_g)
-    d_mu = (1 - r_out) * dmu_in + r_out * dmu_out
-    d_s = (1 - r_out) * ds_in + r_out * ds_out * scale
-    return log_g, r_out, d_mu, d_s
+    inlier = jnp.log1p(-share) + component(lower, upper, exact, mu, s)
+    outlier = jnp.log(share) + component(lower, upper, exact, mu, scale * s)
+    log_g = jnp.logaddexp(inlier, outlier)
+    return log_g, jnp.exp(outlier - log_g)
 
 
-def log_ratio(plus, den, counts):
-    """log1p(A) - log1p(B) with A = plus @ counts (floored at 0) and B = den @ counts."""
-    a = np.maximum(plus @ counts, 0.0)
-    b = den @ counts
-    return np.log1p(a) - np.log1p(b), a, b
+class Evaluated(NamedTuple):
+    log_p: jnp.ndarray        # per claim: log P of its wording
+    outlier: jnp.ndarray      # per claim: the outlier component's share of it
+    centre: jnp.ndarray       # per claim: m averaged over its date points, before bias
+    bias: jnp.ndarray         # per claim
+    s: jnp.ndarray            # per claim: the inlier noise scale, its date's uncertainty included
 
 
-# ---------------------------------------------------------------- posterior
-
-def unpack(design: Design, x: np.ndarray):
-    """theta, the shape block (theta and levels), beta, rho."""
-    return x[:design.n_theta], x[:design.n_shape], x[design.n_shape:-1], x[-1]
+def noise_scale(design: Design, rho: jnp.ndarray) -> jnp.ndarray:
+    sigma = design.sigma_floor + jnp.exp(jnp.minimum(rho, MAX_RHO))
+    return jnp.sqrt(sigma**2 + design.tau**2)
 
 
-def evaluate(design: Design, x: np.ndarray):
-    """Per-evaluation quantities at x, shared by the objective and the diagnostics."""
-    theta, shape, beta, rho = unpack(design, x)
-    rho = min(rho, MAX_RHO)
-    knots = knot_values(design, theta)[0]
-    f = np.minimum(design.interp @ knots, MAX_LOG_COUNT)
-    counts = np.expm1(f)
-    m, a, b = log_ratio(design.plus, design.den, counts)
-    claim = design.evaluation_claim
-    bias = np.where(design.bias >= 0, beta[np.maximum(design.bias, 0)], 0.0) if len(beta) else np.zeros(design.n_claims)
-    sigma = design.sigma_floor + np.exp(rho)
-    s_in = np.sqrt(sigma**2 + design.tau**2)[claim]
-    mu = m + bias[claim]
-    log_g, r_out, d_mu, d_s = mixture(design, mu, design.lower[claim], design.upper[claim], design.exact[claim], s_in)
-    return dict(theta=theta, shape=shape, beta=beta, rho=rho, sigma=sigma, knots=knots, f=f, counts=counts, m=m, a=a, b=b,
-                claim=claim, bias=bias, s_in=s_in, mu=mu, log_g=log_g, r_out=r_out, d_mu=d_mu, d_s=d_s)
+def claim_bias(design: Design, beta: jnp.ndarray) -> jnp.ndarray:
+    if beta.shape[0] == 0:
+        return jnp.zeros(design.n_claims)
+    return jnp.where(design.bias >= 0, beta[jnp.maximum(design.bias, 0)], 0.0)
 
 
-def claim_weights(design: Design, log_g: np.ndarray):
-    """Per claim: log of the mean over its date points, and each point's share of it."""
-    starts = design.group_starts
-    peak = np.maximum.reduceat(log_g, starts)
-    claim = design.evaluation_claim
-    totals = np.add.reduceat(np.exp(log_g - peak[claim]), starts)
-    sizes = np.diff(np.append(starts, len(log_g)))
-    log_p = peak + np.log(totals) - np.log(sizes)
-    weights = np.exp(log_g - peak[claim]) / totals[claim]
-    return log_p, weights
+def over_dates(design: Design, m: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
+    """Per claim: the mean and the variance of m over its evenly spaced date points.
 
-
-def objective(x: np.ndarray, design: Design) -> tuple[float, np.ndarray]:
-    """Negative log posterior and its gradient."""
-    e = evaluate(design, x)
-    log_p, weights = claim_weights(design, e["log_g"])
-    d_mu = -weights * e["d_mu"]                        # d(-log lik)/d mu per evaluation
-    claim = e["claim"]
-
-    # Likelihood: back through m = log1p(A) - log1p(B) to the counts, f, knots, theta.
-    d_counts = design.plus.T @ (d_mu / (1 + e["a"])) - design.den.T @ (d_mu / (1 + e["b"]))
-    # Soft penalty casualties <= deployed at the knots.
-    excess, pa, pb = log_ratio(design.pen_plus, design.pen_den, e["counts"])
-    softness, strength = design.penalty_softness, design.penalty_strength
-    penalty = strength * softness * np.logaddexp(0.0, excess / softness).sum()
-    d_excess = strength * expit(excess / softness)
-    d_counts = d_counts + design.pen_plus.T @ (d_excess / (1 + pa)) - design.pen_den.T @ (d_excess / (1 + pb))
-    d_knots = design.interp.T @ (d_counts * np.exp(e["f"]))
-    residual = design.theta_prior @ e["shape"] - design.theta_prior_offset
-    d_shape = design.theta_prior.T @ residual
-    d_shape[:design.n_theta] += theta_gradient(design, e["theta"], d_knots)
-
-    beta = e["beta"]
-    d_beta = (beta - design.bias_mean) / design.bias_sd**2
-    if len(beta):
-        has_bias = design.bias[claim] >= 0
-        d_beta = d_beta + np.bincount(design.bias[claim][has_bias], weights=d_mu[has_bias], minlength=len(beta))
-
-    sigma, rho = e["sigma"], e["rho"]
-    d_sigma = np.sum(-weights * e["d_s"] * sigma / e["s_in"])
-    d_rho = d_sigma * np.exp(rho) + (rho - design.rho_mean) / design.rho_sd**2
-
-    value = (-log_p.sum() + penalty + 0.5 * residual @ residual
-             + 0.5 * np.sum(((beta - design.bias_mean) / design.bias_sd) ** 2)
-             + 0.5 * ((rho - design.rho_mean) / design.rho_sd) ** 2)
-    return float(value), np.concatenate([d_shape, d_beta, [d_rho]])
-
-
-# ---------------------------------------------------------------- fitting
-
-@dataclass(frozen=True)
-class MapFit:
-    x: np.ndarray
-    value: float
-    converged: bool
-    iterations: int         # L-BFGS-B iterations, then Newton steps
-    message: str
-    hessian: np.ndarray     # at x: the Laplace approximation reuses it
-
-
-GRADIENT_TOLERANCE = 1e-4
-RESTARTS = 20
-# Newton steps polish the optimum until the largest gradient component is this small.
-NEWTON_TOLERANCE = 1e-8
-NEWTON_STEPS = 6
-
-
-def fit_map(design: Design, start: np.ndarray, step: float, floor: float) -> MapFit:
-    """Maximum a posteriori with L-BFGS-B and the analytic gradient, polished by Newton steps.
-
-    L-BFGS-B can stall on a failed line search long before the optimum; it is restarted
-    from where it stopped, with fresh curvature memory, until the gradient is small or a
-    restart no longer improves the objective. It stops at a gradient of 1e-4, which in a
-    flat direction leaves the optimum loose by far more than the last bits: another CPU or
-    another start ends elsewhere, and the curves with it. Newton steps with the Hessian
-    (floored like the Laplace approximation's) then pin the optimum down to a gradient of
-    1e-8, wherever L-BFGS-B stopped.
+    A claim dated only to a span speaks of the curve at some day in it. Rather than a
+    mixture over separate days — whose likelihood has one narrow bump per day wherever
+    the curve moves across the span, a surface NUTS cannot cross without divergences —
+    the claim is compared with the curve's mean over the span, with the curve's spread
+    over the span added to the noise (moment matching: for a curve linear over the span
+    the points' variance is 96% of a uniform day's). A precise date has one point and
+    no spread.
     """
-    x, value, iterations = start, objective(start, design)[0], 0
-    for _ in range(RESTARTS):
-        result = optimize.minimize(objective, x, args=(design,), jac=True, method="L-BFGS-B",
-                                   options={"maxiter": 20000, "maxfun": 40000, "ftol": 0.0, "gtol": GRADIENT_TOLERANCE})
-        iterations += int(result.nit)
-        improved = result.fun < value - 1e-9
-        if result.fun <= value:
-            x, value = result.x, float(result.fun)
-        if np.abs(objective(x, design)[1]).max() <= GRADIENT_TOLERANCE or not improved:
-            break
-    matrix = hessian(design, x, step)
-    for _ in range(NEWTON_STEPS):
-        gradient = objective(x, design)[1]
-        if np.abs(gradient).max() <= NEWTON_TOLERANCE:
-            break
-        values, vectors = np.linalg.eigh(matrix)
-        direction = vectors @ ((vectors.T @ gradient) / np.maximum(values, floor))
-        for shrink in 0.5 ** np.arange(12):
-            trial = x - shrink * direction
-            trial_value, trial_gradient = objective(trial, design)
-            if trial_value <= value + 1e-9 and np.abs(trial_gradient).max() < np.abs(gradient).max():
-                break
-        else:
-            break
-        x, value, iterations = trial, trial_value, iterations + 1
-        matrix = hessian(design, x, step)
-    converged = bool(np.abs(objective(x, design)[1]).max() <= 10 * GRADIENT_TOLERANCE)
-    return MapFit(x, value, converged, iterations, str(result.message), matrix)
+    n, claim = design.n_claims, design.eval_claim
+    mean = jnp.zeros(n).at[claim].add(m) / design.claim_points
+    variance = jnp.zeros(n).at[claim].add((m - mean[claim]) ** 2) / design.claim_points
+    return mean, variance
 
 
-def hessian(design: Design, x: np.ndarray, step: float) -> np.ndarray:
-    """The Hessian by central differences of the analytic gradient, symmetrised."""
-    columns = []
-    for j in range(len(x)):
-        h = step * max(1.0, abs(x[j]))
-        up, down = x.copy(), x.copy()
-        up[j] += h
-        down[j] -= h
-        columns.append((objective(up, design)[1] - objective(down, design)[1]) / (2 * h))
-    matrix = np.array(columns).T
-    return (matrix + matrix.T) / 2
+def evaluate(design: Design, x: jnp.ndarray) -> Evaluated:
+    p = unpack(design, x)
+    centre, spread = over_dates(design, measured(design, x))
+    bias = claim_bias(design, p.beta)
+    s = jnp.sqrt(noise_scale(design, p.rho) ** 2 + spread)
+    log_p, outlier = mixture(design, centre + bias, design.lower, design.upper, design.exact, s)
+    return Evaluated(log_p, outlier, centre, bias, s)
 
 
-@dataclass(frozen=True)
-class Laplace:
-    """N(x, H^-1) with H the real Hessian at the MAP, its eigenvalues floored."""
-
-    x: np.ndarray
-    factor: np.ndarray   # lower Cholesky factor of the floored H
-    floored: int         # eigenvalues raised to the floor
-
-
-@dataclass(frozen=True)
-class Draws:
-    draws: np.ndarray    # draws x params
-    effective: float     # effective share of draws kept by the penalty weights (1 = all)
+def penalty(design: Design, x: jnp.ndarray) -> jnp.ndarray:
+    """The soft casualties <= deployed penalty, summed over the rows applied."""
+    counts = counts_at(design, x)
+    excess = ratio(design.pen_weight.shape[0], design.pen_plus_row, design.pen_plus_probe,
+                   jnp.ones(design.pen_plus_row.shape[0]), design.pen_den_row, design.pen_den_probe, counts)
+    softness = design.penalty_softness
+    return design.penalty_strength * softness * jnp.sum(design.pen_weight * jax.nn.softplus(excess / softness))
 
 
-def penalties(design: Design, draws: np.ndarray) -> np.ndarray:
-    """The casualties <= deployed penalty of each draw."""
-    if design.pen_plus.shape[0] == 0:
-        return np.zeros(len(draws))
-    # Only the probes the penalty reads: the others would multiply the cost for nothing.
-    probes = np.unique(np.concatenate([design.pen_plus.indices, design.pen_den.indices]))
-    knots = knot_values(design, draws[:, :design.n_theta])
-    counts = np.expm1(np.minimum(knots @ design.interp[probes].T.toarray(), MAX_LOG_COUNT)).T
-    excess = (np.log1p(np.maximum(design.pen_plus[:, probes] @ counts, 0.0)) - np.log1p(design.pen_den[:, probes] @ counts))
-    return design.penalty_strength * design.penalty_softness * np.logaddexp(0.0, excess / design.penalty_softness).sum(axis=0)
+# ---------------------------------------------------------------- the prior, whitened
 
+def whitened(design: Design) -> Design:
+    """The design with its Gaussian prior turned into a change of variables (numpy, once per design).
 
-def laplace(fitted: MapFit, floor: float) -> Laplace:
-    """The Laplace approximation at the MAP, from the Hessian there.
-
-    Draws go through a Cholesky factor of the floored Hessian, not through its
-    eigenvectors: an eigenvector's sign (and, for close eigenvalues, its direction) can
-    flip under a change of the optimum in its last bits, sending the same normals
-    elsewhere, while the Cholesky factor moves only as much as the matrix does.
+    The shape prior is Gaussian with precision Q = R'WR + U (R its rows, W their weights,
+    U a unit diagonal on the unused parameters) and mean Q^-1 R'W offset. NUTS samples z
+    with shape = mean + L^-T z (Q = LL'), beta = bias_mean + bias_sd z and rho likewise, so
+    that every z is standard normal before the claims are seen: the prior's strong
+    correlations between neighbouring increments are gone from the sampler's view, and
+    with them most of its integration steps. The change is linear, so the posterior is
+    the same, exactly.
     """
-    values, vectors = np.linalg.eigh(fitted.hessian)
-    floored_hessian = (vectors * np.maximum(values, floor)) @ vectors.T
-    factor = np.linalg.cholesky((floored_hessian + floored_hessian.T) / 2)
-    return Laplace(fitted.x, factor, int(np.sum(values < floor)))
+    n = design.n_shape
+    rows = np.zeros((design.prior_offset.shape[0], n))
+    np.add.at(rows, (np.asarray(design.prior_row), np.asarray(design.prior_col)), np.asarray(design.prior_value))
+    weight = np.asarray(design.prior_weight)
+    precision = rows.T @ (weight[:, None] * rows) + np.diag(np.asarray(design.unused)[:n])
+    factor = np.linalg.cholesky(precision)
+    mean = np.linalg.solve(precision, rows.T @ (weight * np.asarray(design.prior_offset)))
+    root = np.linalg.solve(factor.T, np.eye(n))
+    return design._replace(shape_mean=mean, shape_root=root)
 
 
-def laplace_draws(design: Design, approximation: Laplace, n: int, rng: np.random.Generator) -> Draws:
-    """n draws from the Laplace approximation, resampled by the penalty it leaves out.
+def position(design: Design, z: jnp.ndarray) -> jnp.ndarray:
+    """The parameter vector x of a whitened point z."""
+    n = design.n_shape
+    shape = design.shape_mean + design.shape_root @ z[:n]
+    return jnp.concatenate([shape, design.bias_mean + design.bias_sd * z[n:-1], (design.rho_mean + design.rho_sd * z[-1:])])
 
-    At the MAP the casualties <= deployed penalty is inactive, so H carries none of it and
-    some draws put more casualties than troops deployed. Each draw is weighted by
-    exp(-(its penalty - the MAP's)), the factor the Gaussian left out, and the draws are
-    resampled by those weights (systematic resampling, deterministic given the seed).
-    """
-    x = approximation.x
-    z = rng.standard_normal((n, len(x)))
-    draws = x + linalg.solve_triangular(approximation.factor, z.T, lower=True, trans="T").T
-    weights = np.exp(-np.maximum(penalties(design, draws) - penalties(design, x[None, :])[0], 0.0))
-    weights /= weights.sum()
-    effective = float(1 / np.sum(weights**2) / n)
-    picks = np.searchsorted(np.cumsum(weights), (rng.random() + np.arange(n)) / n)
-    return Draws(draws[np.minimum(picks, n - 1)], effective)
+
+def whitened_point(design: Design, x: np.ndarray) -> np.ndarray:
+    """z of a parameter vector x (numpy): the inverse of position."""
+    n = design.n_shape
+    shape = np.linalg.solve(np.asarray(design.shape_root), np.asarray(x[:n]) - np.asarray(design.shape_mean))
+    return np.concatenate([shape, (x[n:-1] - design.bias_mean) / design.bias_sd, [(x[-1] - design.rho_mean) / design.rho_sd]])
+
+
+def potential(design: Design, z: jnp.ndarray) -> jnp.ndarray:
+    """Negative log posterior of the whitened point z: what NUTS samples, with exact
+    derivatives by JAX. Every parameter's prior is in the change of variables and the
+    standard normal term; unused ones (weight 0 everywhere) carry only that term."""
+    x = position(design, z)
+    return -jnp.sum(design.claim_weight * evaluate(design, x).log_p) + penalty(design, x) + 0.5 * jnp.sum(z**2)
+
+
+# ---------------------------------------------------------------- what each draw says of each claim
+
+def interval_probability(design: Design, mu, s, lower, upper):
+    """P(lower <= y <= upper) for y ~ the noise mixture around mu (an open bound is infinite)."""
+    share, scale = design.outlier_share, design.outlier_scale
+
+    def mass(sd):
+        return ndtr((upper - mu) / sd) - ndtr((lower - mu) / sd)
+    return (1 - share) * mass(s) + share * mass(scale * s)
+
+
+def tail_probability(design: Design, mu, s, lower, upper):
+    """The noise mixture's mass on each side beyond the claim: P(y >= lower), P(y <= upper)."""
+    share, scale = design.outlier_share, design.outlier_scale
+
+    def tails(sd):
+        return 1 - ndtr((lower - mu) / sd), ndtr((upper - mu) / sd)
+    above_in, below_in = tails(s)
+    above_out, below_out = tails(scale * s)
+    return ((1 - share) * above_in + share * above_out, (1 - share) * below_in + share * below_out)
