@@ -554,13 +554,6 @@ def bias_rows(fit: Fit, names: dict[str, str]) -> Columns:
     return result
 
 
-def per_claim(design: model.Design, values: np.ndarray) -> np.ndarray:
-    """The mean over each claim's date points of per-evaluation values (draws x evaluations)."""
-    sums = np.zeros((values.shape[0], design.n_claims))
-    np.add.at(sums.T, np.asarray(design.eval_claim), values.T)
-    return sums / np.asarray(design.claim_points)
-
-
 @dataclass(frozen=True)
 class Predictive:
     """Per draw (rows) and claim (columns): the chance of its wording, and of each side beyond it."""
@@ -573,18 +566,16 @@ class Predictive:
     outlier: np.ndarray
 
 
-def predictive(fit: Fit, obs: list[Observation] | None = None) -> Predictive:
-    """What the model predicts of each claim (of ``obs``, by default the fit's) in every draw."""
+def predictive(fit: Fit) -> Predictive:
+    """What the model predicts of each of the fit's claims in every draw."""
     design = fit.design
     e = evaluate_draws(design, fit.draws)
-    claim = np.asarray(design.eval_claim)
-    m, bias, s = np.asarray(e.m), np.asarray(e.bias)[:, claim], np.asarray(e.s)[:, claim]
-    lower, upper = np.asarray(design.lower)[claim], np.asarray(design.upper)[claim]
-    landing = np.array([o.landing for o in fit.obs])[claim]
-    mass = model.interval_probability(design, m + bias, s, landing[:, 0], landing[:, 1])
-    above, below = model.tail_probability(design, m + bias, s, lower, upper)
-    above_u, below_u = model.tail_probability(design, m, s, lower, upper)
-    return Predictive(*(per_claim(design, np.asarray(v)) for v in (mass, above, below, above_u, below_u)), np.asarray(e.outlier))
+    centre, bias, s = np.asarray(e.centre), np.asarray(e.bias), np.asarray(e.s)
+    landing = np.array([o.landing for o in fit.obs])
+    mass = model.interval_probability(design, centre + bias, s, landing[:, 0], landing[:, 1])
+    above, below = model.tail_probability(design, centre + bias, s, design.lower, design.upper)
+    above_u, below_u = model.tail_probability(design, centre, s, design.lower, design.upper)
+    return Predictive(*(np.asarray(v) for v in (mass, above, below, above_u, below_u)), np.asarray(e.outlier))
 
 
 def side(above: np.ndarray, below: np.ndarray) -> tuple[float, np.ndarray]:
@@ -599,25 +590,52 @@ def mean_error(fit_shape: tuple, values: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class LeftOut:
-    """A claim's leave-one-out check: the fit without it, and what that fit predicts of it."""
+    """A claim against the posterior of every other claim: the chance of its wording, and of
+    the side beyond it, with their Monte Carlo standard errors."""
 
-    landing: np.ndarray      # per draw
-    above: np.ndarray
-    below: np.ndarray
-    fit: Fit
+    landing: float
+    landing_error: float
+    tail: float
+    tail_error: float
+    pareto_k: float          # of the importance weights; a refit replaces those above [loo] pareto_k_max
+    refit: Fit | None        # the exact refit without the claim, where there was one
+
+
+def weighted(values: np.ndarray, log_weights: np.ndarray, r_eff: float) -> tuple[float, float]:
+    """An importance-weighted mean and its Monte Carlo standard error."""
+    w = np.exp(log_weights - np.logaddexp.reduce(log_weights))
+    mean = float(np.sum(w * values))
+    return mean, float(np.sqrt(np.sum(w**2 * (values - mean) ** 2) / r_eff))
 
 
 def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
-    """Each claim against the posterior of every other claim: an exact refit of the same
-    design with the claim's weight set to 0 (one compiled sampler serves them all)."""
+    """Each claim against the posterior of every other claim.
+
+    Pareto-smoothed importance sampling (PSIS-LOO; Vehtari, Gelman and Gabry 2017, as
+    implemented by ArviZ) reweights the main draws by 1 / P(claim | draw). Where the
+    smoothed weights are unreliable (Pareto k above [loo] pareto_k_max in model.toml) the
+    claim is refitted exactly: the same design, its weight set to 0, one compiled sampler
+    for all.
+    """
+    log_lik = np.asarray(evaluate_draws(full.design, main.draws).log_p)
+    r_eff = sampler.relative_ess(np.exp(log_lik - log_lik.max(axis=0)).reshape(*main.shape, -1))
+    smoothed, khat = sampler.array_stats.psislw(-log_lik.T, r_eff=1.0, axis=-1)
+    p = predictive(main)
     result = {}
     for i, o in enumerate(full.obs):
+        if khat[i] <= config["loo"]["pareto_k_max"]:
+            landing = weighted(p.landing[:, i], smoothed[i], r_eff[i])
+            above, below = weighted(p.above[:, i], smoothed[i], r_eff[i]), weighted(p.below[:, i], smoothed[i], r_eff[i])
+            result[o.claim_id] = LeftOut(*landing, *min(above, below), float(khat[i]), None)
+            continue
         weight = np.ones(len(full.obs))
         weight[i] = 0.0
         refit = Fit(full.obs, full.unused, full.design, full.layout,
-                    chains_for(full, full.design._replace(claim_weight=weight), config))
-        p = predictive(refit)
-        result[o.claim_id] = LeftOut(p.landing[:, i], p.above[:, i], p.below[:, i], refit)
+                    chains_for(full, model.whitened(full.design._replace(claim_weight=weight)), config))
+        q = predictive(refit)
+        tail, tail_draws = side(q.above[:, i], q.below[:, i])
+        result[o.claim_id] = LeftOut(float(q.landing[:, i].mean()), mean_error(refit.shape, q.landing[:, i]),
+                                     tail, mean_error(refit.shape, tail_draws), float(khat[i]), refit)
     return result
 
 
@@ -649,12 +667,10 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
         digits = 1 if o.kind == "share" else 0
         tail, tail_draws = side(p.above[:, i], p.below[:, i])
         loo = left_out[cid]
-        loo_tail, loo_tail_draws = side(loo.above, loo.below)
         row_errors = {"fitted_low": errors[0], "fitted_central": errors[1], "fitted_high": errors[2],
                       "outlier_probability": mean_error(fit.shape, p.outlier[:, i]),
                       "tail_probability": mean_error(fit.shape, tail_draws),
-                      "loo_probability": mean_error(loo.fit.shape, loo.landing),
-                      "loo_tail_probability": mean_error(loo.fit.shape, loo_tail_draws)}
+                      "loo_probability": loo.landing_error, "loo_tail_probability": loo.tail_error}
         factor = explains = tail_unbiased = None
         if design.bias[i] >= 0:
             factors = np.exp(fit.chains.draws[:, :, n + int(design.bias[i])])[..., None]
@@ -666,7 +682,7 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
             tail_unbiased = round(tail_unbiased, 3)
         result.add([cid, claim["origin_id"], True, "", *(round(float(v), digits) for v in fitted), claim["unit"],
                     round(float(p.outlier[:, i].mean()), 3), round(tail, 3), tail_unbiased, factor, explains,
-                    round(float(loo.landing.mean()), 3), round(loo_tail, 3)], row_errors)
+                    round(loo.landing, 3), round(loo.tail, 3)], row_errors)
     return result
 
 
@@ -727,18 +743,24 @@ def checked_fit(name: str, fit: Fit, config: dict) -> Checked:
 
 
 def checked_loo(left_out: dict[str, LeftOut], config: dict) -> Checked:
-    """The leave-one-out refits, gated on what they publish: each claim's predictive chances."""
+    """The leave-one-out checks: how many needed an exact refit, the largest Pareto k, and each
+    refit gated on what it publishes (the claim's chances)."""
     records, failures = [], []
     for cid, loo in sorted(left_out.items()):
-        x = np.stack([loo.landing, loo.above, loo.below], axis=1).reshape(*loo.fit.shape, 3)
-        c = check(f"without {cid}", x, [f"the chance of {cid}", f"the chance above {cid}", f"the chance below {cid}"], loo.fit.chains, config)
+        if loo.refit is None:
+            continue
+        p = predictive(loo.refit)
+        i = [o.claim_id for o in loo.refit.obs].index(cid)
+        x = np.stack([p.landing[:, i], p.above[:, i], p.below[:, i]], axis=1).reshape(*loo.refit.shape, 3)
+        c = check(f"without {cid}", x, [f"the chance of {cid}", f"the chance above {cid}", f"the chance below {cid}"],
+                  loo.refit.chains, config)
         records.append(c.record)
         failures += c.failures
-    record = {"refits": len(records),
-              "divergent_transitions": sum(r["divergent_transitions"] for r in records),
-              "largest_rhat": max((r["largest_rhat"] for r in records), default=1.0),
-              "smallest_bulk_ess": min((r["smallest_bulk_ess"] for r in records), default=0),
-              "smallest_tail_ess": min((r["smallest_tail_ess"] for r in records), default=0)}
+    record = {"claims": len(left_out), "exact_refits": len(records),
+              "largest_pareto_k": round(max((loo.pareto_k for loo in left_out.values()), default=0.0), 2),
+              "refits_divergent_transitions": sum(r["divergent_transitions"] for r in records),
+              "refits_largest_rhat": max((r["largest_rhat"] for r in records), default=None),
+              "refits_smallest_ess": min((min(r["smallest_bulk_ess"], r["smallest_tail_ess"]) for r in records), default=None)}
     return Checked(record, failures)
 
 

@@ -191,10 +191,17 @@ def log1mexp(x: jnp.ndarray) -> jnp.ndarray:
 
 
 def log_mass(za: jnp.ndarray, zb: jnp.ndarray) -> jnp.ndarray:
-    """log(Phi(zb) - Phi(za)) for za < zb, from the tail the interval lies in."""
-    upper_tail = log_ndtr(-za) + log1mexp(log_ndtr(-zb) - log_ndtr(-za))
-    lower_tail = log_ndtr(zb) + log1mexp(log_ndtr(za) - log_ndtr(zb))
-    return jnp.where(za > 0, upper_tail, lower_tail)
+    """log(Phi(zb) - Phi(za)) for za < zb, from the tail the interval lies in.
+
+    Each formula is fed only the intervals it is used for: the other's would round to
+    log(0) far out in a tail, and its infinite derivative times the zero that jnp.where
+    gives the unused branch is NaN."""
+    upper = za > 0
+    ua, ub = jnp.where(upper, za, 1.0), jnp.where(upper, zb, 2.0)
+    la, lb = jnp.where(upper, -2.0, za), jnp.where(upper, -1.0, zb)
+    upper_tail = log_ndtr(-ua) + log1mexp(log_ndtr(-ub) - log_ndtr(-ua))
+    lower_tail = log_ndtr(lb) + log1mexp(log_ndtr(la) - log_ndtr(lb))
+    return jnp.where(upper, upper_tail, lower_tail)
 
 
 def component(lower, upper, exact, mu, s):
@@ -264,7 +271,11 @@ def evaluate(design: Design, x: jnp.ndarray) -> Evaluated:
     centre, spread = over_dates(design, measured(design, x))
     bias = claim_bias(design, p.beta)
     s = jnp.sqrt(noise_scale(design, p.rho) ** 2 + spread)
-    log_p, outlier = mixture(design, centre + bias, design.lower, design.upper, design.exact, s)
+    # A claim left out (weight 0) is read at its own bound instead: unconstrained, the curve
+    # can sit so far from it that its log P has no finite derivative, and 0 x NaN is NaN.
+    at_bound = jnp.where(jnp.isfinite(design.lower), design.lower, design.upper)
+    mu = jnp.where(design.claim_weight > 0, centre + bias, at_bound)
+    log_p, outlier = mixture(design, mu, design.lower, design.upper, design.exact, s)
     return Evaluated(log_p, outlier, centre, bias, s)
 
 

@@ -6,23 +6,22 @@ out — reuses the same compiled code and differs only in the arrays it is given
 chains run one after another; each is a pure function of its key, so the same seed gives
 the same draws on the same machine.
 
-Diagnostics follow Vehtari, Gelman, Simpson, Carpenter and Bürkner (2021), "Rank-
-normalization, folding, and localization: an improved R-hat": split chains, rank-
-normalised R-hat and bulk effective sample size, tail effective sample size from the
-5% and 95% indicators, and the Monte Carlo standard error of a quantile from the
-effective sample size of its indicator.
+Diagnostics are ArviZ's (arviz-stats), after Vehtari, Gelman, Simpson, Carpenter and
+Bürkner (2021), "Rank-normalization, folding, and localization: an improved R-hat":
+rank-normalised split R-hat, bulk and tail effective sample sizes, and the Monte Carlo
+standard error of a quantile or a mean.
 """
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.diagnostics import effective_sample_size
+from arviz_stats.base import array_stats
 from numpyro.infer.hmc import hmc
-from scipy.special import ndtri
-from scipy.stats import rankdata
 
 from estimate import model
 
@@ -79,86 +78,51 @@ def run(design: model.Design, starts: np.ndarray, seed_key: np.random.SeedSequen
     """s.chains chains, each from its own whitened start (model.whitened), with keys drawn from
     the seed sequence; the draws come back as parameter vectors."""
     keys = seed_key.generate_state(2 * s.chains, dtype=np.uint32).reshape(s.chains, 2)
-    results = [chain(design, jnp.asarray(start), jnp.asarray(key), warmup=s.warmup, samples=s.samples,
+    design = jax.tree.map(jnp.asarray, design)
+
+    def one(start, key):
+        return chain(design, jnp.asarray(start), jnp.asarray(key), warmup=s.warmup, samples=s.samples,
                      target_accept=s.target_accept, max_tree_depth=s.max_tree_depth)
-               for start, key in zip(starts, keys)]
+    # Chains are independent and JAX releases the interpreter while one runs: one thread
+    # per core. The draws do not depend on which thread ran which chain.
+    with ThreadPoolExecutor(max_workers=min(s.chains, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(one, starts, keys))
     z, diverging, steps, step_size = (np.stack([np.asarray(r[i]) for r in results]) for i in range(4))
     return Chains(z, int(diverging.sum()), steps, step_size)
 
 
 # ---------------------------------------------------------------- diagnostics
+# Arrays are chains x draws x quantities. A quantity that is one constant over every
+# draw (a count before its onset is 0) has no Monte Carlo error: R-hat 1.
 
-def split(x: np.ndarray) -> np.ndarray:
-    """Each chain cut in two halves, as twice the chains (chains x draws x ...)."""
-    half = x.shape[1] // 2
-    return np.concatenate([x[:, :half], x[:, -half:]], axis=0)
-
-
-def rank_normalised(x: np.ndarray) -> np.ndarray:
-    """Normal scores of the ranks over all chains and draws (ties averaged), per quantity."""
-    flat = x.reshape(-1, *x.shape[2:])
-    ranks = rankdata(flat, axis=0)
-    return ndtri((ranks - 0.375) / (flat.shape[0] + 0.25)).reshape(x.shape)
-
-
-def varies(x: np.ndarray) -> np.ndarray:
-    """Quantities that are not one constant over every draw (a count before its onset is 0)."""
-    return np.ptp(x.reshape(-1, *x.shape[2:]), axis=0) > 0
-
-
-def ess(x: np.ndarray) -> np.ndarray:
-    """Effective sample size over split chains; infinite for a constant."""
-    moving = varies(x)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        result = effective_sample_size(split(np.where(moving, x, 0.0) + 0.0))
-    return np.where(moving, result, np.inf)
+AXES = dict(chain_axis=0, draw_axis=1)
 
 
 def rhat(x: np.ndarray) -> np.ndarray:
-    """Rank-normalised split R-hat (the larger of the bulk's and the folded tails'); 1 for a constant."""
-    moving = varies(x)
-
-    def one(y):
-        y = split(rank_normalised(y))
-        n = y.shape[1]
-        within = y.var(axis=1, ddof=1).mean(axis=0)
-        between = n * y.mean(axis=1).var(axis=0, ddof=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.sqrt(((n - 1) / n * within + between / n) / within)
-    folded = np.abs(x - np.median(x.reshape(-1, *x.shape[2:]), axis=0))
-    with np.errstate(invalid="ignore"):
-        result = np.maximum(one(x), np.where(varies(folded), one(folded), 1.0))
-    return np.where(moving, result, 1.0)
+    """Rank-normalised split R-hat (the larger of the bulk's and the folded tails')."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.nan_to_num(array_stats.rhat(x, **AXES, method="rank"), nan=1.0)
 
 
 def bulk_ess(x: np.ndarray) -> np.ndarray:
-    return np.where(varies(x), ess(rank_normalised(x)), np.inf)
-
-
-def indicator_ess(x: np.ndarray, p: float) -> np.ndarray:
-    """Effective sample size of the indicator of being at or below the p-quantile."""
-    q = np.quantile(x.reshape(-1, *x.shape[2:]), p, axis=0)
-    return ess((x <= q).astype(float))
+    return array_stats.ess(x, **AXES, method="bulk")
 
 
 def tail_ess(x: np.ndarray) -> np.ndarray:
-    return np.minimum(indicator_ess(x, 0.05), indicator_ess(x, 0.95))
+    """The smaller of the effective sample sizes of the 5% and 95% quantiles."""
+    return array_stats.ess(x, **AXES, method="tail", prob=(0.05, 0.95))
 
 
 def quantile_mcse(x: np.ndarray, p: float) -> np.ndarray:
-    """Monte Carlo standard error of the p-quantile, on x's scale: the indicator's standard
-    error sqrt(p(1 - p) / ESS), carried through the draws' own quantile function."""
-    flat = np.sort(x.reshape(-1, *x.shape[2:]), axis=0)
-    n = flat.shape[0]
-    with np.errstate(divide="ignore"):
-        se = np.sqrt(p * (1 - p) / indicator_ess(x, p))
-    lo = np.clip(np.floor((p - se) * n).astype(int), 0, n - 1)
-    hi = np.clip(np.ceil((p + se) * n).astype(int), 0, n - 1)
-    take = lambda i: np.take_along_axis(flat, i[None, ...], axis=0)[0]
-    return (take(hi) - take(lo)) / 2
+    """Monte Carlo standard error of the p-quantile, on x's scale."""
+    return array_stats.mcse(x, **AXES, method="quantile", prob=p)
 
 
 def mean_mcse(x: np.ndarray) -> np.ndarray:
     """Monte Carlo standard error of the mean over all draws."""
-    sd = x.reshape(-1, *x.shape[2:]).std(axis=0)
-    return np.where(varies(x), sd / np.sqrt(ess(x)), 0.0)
+    return array_stats.mcse(x, **AXES, method="mean")
+
+
+def relative_ess(x: np.ndarray) -> np.ndarray:
+    """Effective sample size of the mean, as a share of the draws."""
+    return array_stats.ess(x, **AXES, method="mean", relative=True)
