@@ -1,0 +1,111 @@
+"""The model's log density: the JAX code against a plain reference, and masks against the
+smaller design they stand for."""
+
+from datetime import date
+
+import numpy as np
+import pytest
+from scipy.stats import norm
+
+from conftest import REPO
+from estimate import fit, model
+from estimate.tables import load
+
+CONFIG = fit.load_config()
+
+
+@pytest.fixture(scope="module")
+def package():
+    loaded, _ = load(REPO)
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def full(package):
+    return fit.built_for(package, CONFIG)
+
+
+def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float:
+    """The model of estimate/model.py's docstring, written out claim by claim with scipy."""
+    d, layout = built.design, built.layout
+    knots, t = np.zeros(layout.n_knots), 0
+    for c, curve in enumerate(layout.curves):
+        total = 0.0
+        for j in range(layout.knots[curve]):
+            total += np.log1p(np.exp(x[t]))
+            knots[layout.offsets[c] + 1 + j] = total
+            t += 1
+    f = [min((1 - w) * knots[k] + w * knots[k + 1], model.MAX_LOG_COUNT) for k, w in layout.probe_rows]
+    counts = np.expm1(f)
+    n_shape = d.n_shape
+    sigma = CONFIG["noise"]["sigma_floor"] + np.exp(min(x[-1], model.MAX_RHO))
+    share, scale = CONFIG["noise"]["outlier_share"], CONFIG["noise"]["outlier_scale"]
+    log_lik = 0.0
+    for i, o in enumerate(built.obs):
+        ms = []
+        for e in np.flatnonzero(np.asarray(d.eval_claim) == i):
+            a = sum(s * counts[p] for r, p, s in zip(d.plus_eval, d.plus_probe, d.plus_sign) if r == e)
+            b = sum(counts[p] for r, p in zip(d.den_eval, d.den_probe) if r == e)
+            ms.append(np.log1p(max(a, 0.0)) - np.log1p(b))
+        bias = x[n_shape + d.bias[i]] if d.bias[i] >= 0 else 0.0
+        s = np.sqrt(sigma**2 + d.tau[i] ** 2 + np.var(ms))
+        mu = np.mean(ms) + bias
+
+        def p(sd):
+            if o.exact:
+                return norm.pdf(o.lower, mu, sd)
+            return norm.cdf(o.upper, mu, sd) - norm.cdf(o.lower, mu, sd)
+        log_lik += np.log((1 - share) * p(s) + share * p(scale * s))
+    penalty = 0.0
+    softness, strength = CONFIG["penalty"]["softness"], CONFIG["penalty"]["strength"]
+    for row in range(len(layout.penalty_keys)):
+        a = sum(counts[p] for r, p in zip(d.pen_plus_row, d.pen_plus_probe) if r == row)
+        b = sum(counts[p] for r, p in zip(d.pen_den_row, d.pen_den_probe) if r == row)
+        penalty += strength * softness * np.log1p(np.exp((np.log1p(a) - np.log1p(b)) / softness))
+    return -log_lik + penalty + 0.5 * np.sum(z**2)
+
+
+def test_the_density_is_the_model_written_out_claim_by_claim(full):
+    rng = np.random.default_rng(1)
+    start = model.whitened_point(full.design, fit.starting_point(full, CONFIG))
+    for _ in range(5):
+        z = start + 0.3 * rng.standard_normal(len(start))
+        x = np.asarray(model.position(full.design, z))
+        assert float(model.potential(full.design, z)) == pytest.approx(reference_potential(full, x, z), rel=1e-9)
+
+
+def test_whitening_is_a_change_of_variables_and_back(full):
+    x = fit.starting_point(full, CONFIG)
+    z = model.whitened_point(full.design, x)
+    assert np.allclose(np.asarray(model.position(full.design, z)), x, atol=1e-10)
+
+
+def test_the_derivatives_are_finite_far_from_every_claim(full):
+    """Far out in a tail, a formula chosen by jnp.where must not leak its neighbour's NaN."""
+    import jax
+    gradient = jax.jit(jax.grad(model.potential, argnums=1))
+    rng = np.random.default_rng(0)
+    start = model.whitened_point(full.design, fit.starting_point(full, CONFIG))
+    for _ in range(100):
+        assert np.all(np.isfinite(gradient(full.design, start + 3 * rng.standard_normal(len(start)))))
+
+
+def test_a_masked_design_is_the_smaller_design_exactly(package, full):
+    """As of a date, the full design with later claims, knots and rows left out has the
+    smaller design's posterior: log density differences between two points agree."""
+    obs, unused = fit.observations(package, CONFIG, "main", date(2025, 4, 26))
+    part = fit.build_design(obs, unused, CONFIG, "neutral")
+    masked = fit.restricted(full, part)
+    index = {k: i for i, k in enumerate(full.layout.parameter_keys())}
+    columns = [index[k] for k in part.layout.parameter_keys()]
+    rng = np.random.default_rng(2)
+    start = fit.starting_point(part, CONFIG)
+    points = [start + 0.3 * rng.standard_normal(len(start)) for _ in range(3)]
+
+    def full_point(x_part):
+        x = np.zeros(full.design.n_params)
+        x[columns] = x_part
+        return model.whitened_point(masked, x)
+    smaller = [float(model.potential(part.design, model.whitened_point(part.design, x))) for x in points]
+    larger = [float(model.potential(masked, full_point(x))) for x in points]
+    assert np.allclose(np.diff(larger), np.diff(smaller), rtol=1e-9, atol=1e-9)
