@@ -440,14 +440,17 @@ def built_for(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_vari
     return build_design(obs, unused, config, bias_variant)
 
 
-def as_of_fits(package: Loaded, config: dict, full: Built) -> list[tuple[date, Fit]]:
+def as_of_fits(package: Loaded, config: dict, full: Built, main: Fit) -> list[tuple[date, Fit]]:
     """The main fit on each date by which one more source was certainly published: what could
     have been known then. Each is the full design with later claims, knots and rows left out,
-    so one compiled sampler serves every date. No sensitivity runs: their range is the band."""
+    so one compiled sampler serves every date; once every claim is known, it is the main fit.
+    No sensitivity runs: their range is the band."""
     fits = []
     for known_by in sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows}):
         obs, unused = observations(package, config, MAIN, known_by)
-        if obs:
+        if {o.claim_id for o in obs} == {o.claim_id for o in full.obs}:
+            fits.append((known_by, main))
+        elif obs:
             part = build_design(obs, unused, config, "neutral")
             fits.append((known_by, part_of(full, part, chains_for(full, restricted(full, part), config))))
     return fits
@@ -815,7 +818,7 @@ def runs_for(package: Loaded, config: dict) -> Runs:
     full = built_for(package, config)
     main = posterior(full, config)
     sensitivity = [posterior(built_for(package, config, lexicon, bias), config) for lexicon, bias in SENSITIVITY]
-    return Runs(main, sensitivity, as_of_fits(package, config, full), leave_one_out(full, main, config))
+    return Runs(main, sensitivity, as_of_fits(package, config, full, main), leave_one_out(full, main, config))
 
 
 @dataclass(frozen=True)
