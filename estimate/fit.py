@@ -90,6 +90,17 @@ def date_points(earliest: date, latest: date, n: int) -> tuple:
     return tuple(earliest + timedelta(days=round(width * (j + 0.5) / n)) for j in range(n))
 
 
+def landing(kind: str, low: float, high: float) -> tuple[float, float]:
+    """The interval (log scale) a claim's figure "lands in": its own, or for an exact figure
+    the half unit of its last printed digit around it."""
+    if low != high:
+        return (math.log(low / 100) if low > 0 else -math.inf, math.log(high / 100)) if kind == "share" else (math.log1p(low), math.log1p(high))
+    half = 0.05 if kind == "share" else 0.5
+    if kind == "share":
+        return math.log((low - half) / 100), math.log((low + half) / 100)
+    return math.log1p(max(low - half, 0.0)), math.log1p(low + half)
+
+
 def middle(earliest: date, latest: date) -> date:
     return earliest + timedelta(days=(latest - earliest).days // 2)
 
@@ -138,18 +149,13 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
         window = None
         if kind == "increment":
             window = middle(*(date.fromisoformat(claim[c]) for c in ("window_start_date_earliest", "window_start_date_latest")))
-        landing = (lower, upper)
-        if low == high:
-            half = 0.05 if kind == "share" else 0.5
-            landing = ((math.log((low - half) / 100), math.log((low + half) / 100)) if kind == "share"
-                       else (math.log1p(max(low - half, 0.0)), math.log1p(low + half)))
         claimant = claimants[claim["claimant_id"]]
         rel = relation(claimant["side"], subjects[claim["subject_id"]]["side"])
         bias_key = None if rel == "unknown" else (claim["claimant_id"], config["bias_class"][claim["quantity"]])
         used.append(Observation(
             claim_id, claim["claimant_id"], claim["subject_id"], claim["quantity"], kind, components,
             date_points(earliest, latest, config["date_points"]), middle(earliest, latest), window,
-            lower, upper, low == high, bias_key, rel, landing))
+            lower, upper, low == high, bias_key, rel, landing(kind, low, high)))
     return used, unused
 
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from estimate.evidence import Figure
-from estimate.fit import Observation, date_points, middle
+from estimate.fit import Observation, date_points, landing, middle
 from estimate.ranges import Hedge, Interval, interval
 
 START = date(2024, 10, 1)
@@ -129,7 +129,8 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
             lower, upper, count = math.log1p(bounds.low), math.log1p(bounds.high), bounds
         observations.append(Observation(claim_id, claimant, SUBJECT, quantity, kind, components,
                                         date_points(earliest, latest, 3), middle(earliest, latest), window,
-                                        lower, upper, lower == upper, bias_key, relation))
+                                        lower, upper, lower == upper, bias_key, relation,
+                                        landing(kind, bounds.low, bounds.high)))
         if count is not None:
             figures.append(Figure(claim_id, "sim", claimant, claimant, "intelligence" if attributed else "unattributed",
                                   SUBJECT, "North Korean forces", quantity, "cumulative", "killed_wounded",

@@ -1,4 +1,4 @@
-"""The fitted model: gradient, invariances, identities, monotone bands, known answers, edge cases."""
+"""The fitted posterior: gates, invariances, identities, onsets and edges, monotone bands, known answers, edge cases."""
 
 import csv
 import math
@@ -10,12 +10,10 @@ from itertools import groupby
 
 import numpy as np
 import pytest
-from scipy.optimize import check_grad
 
 from conftest import REPO, read_rows, write_rows
-from estimate import model
-from estimate.fit import Observation, bands, curve_counts, estimate_rows, fit_observations, load_config, run_fit, \
-    starting_point
+from estimate.fit import Observation, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
+    load_config, posterior, quantiles
 from estimate.ranges import lexicon
 from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
 from estimate.tables import load
@@ -26,19 +24,12 @@ CONFIG = load_config()
 @pytest.fixture(scope="module")
 def real_fit():
     package, _ = load(REPO)
-    return run_fit(package, CONFIG)
+    return posterior(built_for(package, CONFIG), CONFIG)
 
 
-def test_analytic_gradient_matches_finite_differences(real_fit):
-    design = real_fit.design
-    rng = np.random.default_rng(1)
-    for x in (starting_point(design, real_fit.layout, real_fit.obs, CONFIG), real_fit.map.x + 0.05 * rng.standard_normal(design.n_params)):
-        error = check_grad(lambda v: model.objective(v, design)[0], lambda v: model.objective(v, design)[1], x, epsilon=1e-6)
-        assert error / max(1.0, np.linalg.norm(model.objective(x, design)[1])) < 1e-4
-
-
-def test_the_real_fit_converges_without_flooring(real_fit):
-    assert real_fit.map.converged and real_fit.floored == 0
+def test_the_real_fit_passes_its_gates(real_fit):
+    checked = checked_fit("main", real_fit, CONFIG)
+    assert checked.failures == [] and checked.record["divergent_transitions"] == 0
 
 
 def fit_of_copy(tmp_path, change):
@@ -48,13 +39,11 @@ def fit_of_copy(tmp_path, change):
     rows = read_rows(path)
     write_rows(path, change(rows))
     package, _ = load(tmp_path)
-    return run_fit(package, CONFIG)
+    return posterior(built_for(package, CONFIG), CONFIG)
 
 
 def same_fit(a, b):
-    assert np.array_equal(a.map.x, b.map.x)
-    dates = [date(2024, 10, 1) + timedelta(days=d) for d in range(0, 340, 30)]
-    assert np.array_equal(bands(a, SUBJECT, ("killed", "wounded"), dates), bands(b, SUBJECT, ("killed", "wounded"), dates))
+    assert np.array_equal(a.chains.draws, b.chains.draws)
 
 
 def test_row_order_does_not_change_the_fit(real_fit, tmp_path):
@@ -72,9 +61,17 @@ def test_a_duplicated_relay_does_not_change_the_fit(real_fit, tmp_path):
 
 def test_casualties_are_killed_plus_wounded_in_every_draw(real_fit):
     dates = [date(2025, 1, 15), date(2025, 6, 1)]
-    together = curve_counts(real_fit, SUBJECT, ("killed", "wounded"), dates, real_fit.draws)
-    apart = curve_counts(real_fit, SUBJECT, ("killed",), dates, real_fit.draws) + curve_counts(real_fit, SUBJECT, ("wounded",), dates, real_fit.draws)
+    together = curve_draws(real_fit, SUBJECT, ("killed", "wounded"), dates)
+    apart = curve_draws(real_fit, SUBJECT, ("killed",), dates) + curve_draws(real_fit, SUBJECT, ("wounded",), dates)
     assert np.array_equal(together, apart)
+
+
+def test_losses_are_zero_before_their_onset_and_estimates_end_at_their_own_last_claim(real_fit):
+    rows = estimate_rows(real_fit, [], CONFIG, None).rows
+    for quantity in ("killed", "wounded", "casualties"):
+        mine = [r for r in rows if r[1] == quantity]
+        assert mine[0][2] == date.fromisoformat(CONFIG["onset"][SUBJECT]["losses"]["date"]) and mine[0][4] == 0
+        assert mine[-1][2] == max(o.middle for o in real_fit.obs if o.quantity == quantity)
 
 
 def published():
@@ -102,11 +99,11 @@ def test_published_casualties_dominate_their_components():
 def test_known_answer_a_simulated_curve_is_recovered():
     scenario = SCENARIOS[1]  # 80 claims from five claimants
     claims = simulate(scenario, lexicon(load(REPO)[0]), seed=11)
-    config = CONFIG | {"start": {SUBJECT: {"date": START.isoformat(), "basis": "simulation"}}}
-    fit = fit_observations(claims.observations, {}, config)
+    config = CONFIG | {"start": {SUBJECT: {"date": START.isoformat(), "basis": "simulation"}}, "onset": {}}
+    fit = posterior(build_design(claims.observations, {}, config, "neutral"), config)
     dates = [START + timedelta(days=d) for d in range(40, 320, 14)]
     true = truth(scenario, np.array([(d - START).days for d in dates]))
-    low, central, high = bands(fit, SUBJECT, ("killed",), dates)
+    low, central, high = quantiles(curve_draws(fit, SUBJECT, ("killed",), dates))
     assert np.mean((low <= true["killed"]) & (true["killed"] <= high)) >= 0.8
     assert np.median(np.abs(np.log(central / true["killed"]))) < 0.25
 
@@ -114,18 +111,19 @@ def test_known_answer_a_simulated_curve_is_recovered():
 def observation(claim_id, low, high, day="2025-01-15", quantity="killed"):
     when = date.fromisoformat(day)
     return Observation(claim_id, "k1", SUBJECT, quantity, "count", (quantity,), (when,), when, None,
-                       math.log1p(low), math.log1p(high), low == high, ("k1", "losses"), "adversary")
+                       math.log1p(low), math.log1p(high), low == high, ("k1", "losses"), "adversary", landing("count", low, high))
 
 
 def test_a_single_claim_gives_a_band_around_it():
-    fit = fit_observations([observation("c1", 240, 375)], {}, CONFIG)
-    [low, central, high] = bands(fit, SUBJECT, ("killed",), [date(2025, 1, 15)])[:, 0]
-    assert fit.map.converged and low < 300 < high and 150 < central < 600
+    fit = posterior(build_design([observation("c1", 240, 375)], {}, CONFIG, "neutral"), CONFIG)
+    [low, central, high] = quantiles(curve_draws(fit, SUBJECT, ("killed",), [date(2025, 1, 15)]))[:, 0]
+    assert checked_fit("one claim", fit, CONFIG).failures == [] and low < 300 < high and 150 < central < 600
 
 
 def test_only_at_least_claims_leave_the_band_open_and_say_so():
-    fit = fit_observations([observation("c1", 600, math.inf), observation("c2", 1000, math.inf, "2025-05-01")], {}, CONFIG)
-    rows = estimate_rows(fit, [], CONFIG, None)
+    fit = posterior(build_design([observation("c1", 600, math.inf), observation("c2", 1000, math.inf, "2025-05-01")], {}, CONFIG,
+                                 "neutral"), CONFIG)
+    rows = estimate_rows(fit, [], CONFIG, None).rows
     assert rows and all(r[5] is None and r[6] is True for r in rows)
     assert "open upward" in rows[-1][-1]
 
