@@ -126,7 +126,8 @@ def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[
         figure = by_id.get(diag["claim_id"])
         if diag["used_in_fit"] != "true" or figure is None:
             continue
-        outlier, tail = float(diag["outlier_probability"]), float(diag["tail_probability"])
+        # The leave-one-out tail: a claim judged by the other claims, not by a fit it is part of.
+        outlier, tail = float(diag["outlier_probability"]), float(diag["loo_tail_probability"])
         if outlier < FLAG_OUTLIER and tail >= FLAG_TAIL:
             continue
         central = float(diag["fitted_central"])
@@ -136,8 +137,8 @@ def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[
         reason = ("the claimant's estimated bias accounts for the gap" if explains
                   else "the claimant's estimated bias does not account for the gap")
         text = (f"{who(figure)} put {figure.subject} {figure.quantity} at {figure.words} as of {figure.when} ({figure.source_id}); "
-                f"the fit of all claims puts it near {float(diag['fitted_central']):,.0f}, with outlier probability {outlier:.2f} "
-                f"and {tail:.2f} of its predictive mass beyond the claim; {reason}.")
+                f"the fit of all claims puts it near {float(diag['fitted_central']):,.0f}, with outlier probability {outlier:.2f}; "
+                f"fitted without it, the other claims leave {tail:.2f} of their predictive mass beyond it; {reason}.")
         rows.append([f"model_outlier/{figure.claim_id}", "model_outlier", figure.claim_id, None, figure.subject_id, figure.quantity, None, round(gap, 2),
                      "model", outlier, tail, explains, text[0].upper() + text[1:]])
     for bias in biases:
