@@ -1,5 +1,7 @@
 # Every target that needs Python depends on the virtual environment, which is rebuilt
 # only when the pinned requirements change: a fresh clone needs just python3 and make.
+# Packages are installed without compiling every module up front (a third of the set-up
+# time): Python compiles each module the first time it is imported.
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
@@ -44,7 +46,7 @@ $(VENV_STAMP): requirements.txt
 	  || { echo "Python 3.11 or newer is needed: run 'make PYTHON=python3.11 ...'" >&2; exit 1; }
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-compile -r requirements.txt
 	touch $@
 
 figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
