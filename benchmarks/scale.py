@@ -5,7 +5,7 @@ archived texts of 50 sentences, each sentence one claim with its verbatim quote 
 hedged phrase ('al menos 3.400', 'unos 12.000'), figures drawn around smooth true curves
 with claimant biases and noise. Each stage then runs in its own process, which reports
 its wall time and peak memory (maximum resident set size): validation (files,
-frictionless, integrity), the intervals, and the fit (MAP, Hessian and Laplace draws)
+frictionless, integrity), the intervals, and the fit (the main posterior by NUTS)
 with its estimates. Writes benchmarks/scale.md.
 """
 
@@ -138,7 +138,7 @@ def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_s
 
 def stage(name: str, root: Path) -> str:
     """Run one stage in this process; returns a line saying what it produced."""
-    from estimate.fit import estimate_rows, load_config, run_fit
+    from estimate.fit import built_for, estimate_rows, load_config, posterior
     from estimate.ranges import claim_ranges
     from estimate.tables import load
     from estimate.validate import validate_package
@@ -152,8 +152,8 @@ def stage(name: str, root: Path) -> str:
         return f"{len(claim_ranges(package))} intervals"
     subjects = [r["subject_id"] for r in package.tables["subjects"].rows]
     config = load_config() | {"start": {s: {"date": START.isoformat(), "basis": "generated"} for s in subjects}}
-    fit = run_fit(package, config)
-    rows = estimate_rows(fit, [], config, None)
+    fit = posterior(built_for(package, config), config)
+    rows = estimate_rows(fit, [], config, None).rows
     return f"{len(fit.obs)} claims fitted, {fit.design.n_params} parameters, {len(rows)} estimate rows"
 
 

@@ -437,29 +437,32 @@ def posterior(built: Built, config: dict) -> Fit:
     return Fit(built.obs, built.unused, built.design, built.layout, chains_for(built, built.design, config))
 
 
-def built_for(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral",
-              known_by: date | None = None) -> Built:
-    obs, unused = observations(package, config, lexicon_name, known_by)
+def built_for(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral") -> Built:
+    obs, unused = observations(package, config, lexicon_name)
     if not obs:
-        raise UsageError("no claim can be used by the fit" + (f" by {known_by}" if known_by else "") +
-                         " — add claims, or choose a later --as-of date")
+        raise UsageError("no claim can be used by the fit: each is inactive, a relay or not a troop count — add an active troop count to data/claims.csv")
     return build_design(obs, unused, config, bias_variant)
 
 
+def as_of_fit(package: Loaded, config: dict, full: Built, known_by: date, main: Fit | None = None) -> Fit | None:
+    """The main fit with only the claims known by ``known_by`` (None if there were none): the
+    full design with later claims, knots and rows left out, so one compiled sampler serves
+    every date. Once every claim is known, it is the main fit (``main``, if already run)."""
+    obs, unused = observations(package, config, MAIN, known_by)
+    if not obs:
+        return None
+    if {o.claim_id for o in obs} == {o.claim_id for o in full.obs}:
+        return main or posterior(full, config)
+    part = build_design(obs, unused, config, "neutral")
+    return part_of(full, part, chains_for(full, restricted(full, part), config))
+
+
 def as_of_fits(package: Loaded, config: dict, full: Built, main: Fit) -> list[tuple[date, Fit]]:
-    """The main fit on each date by which one more source was certainly published: what could
-    have been known then. Each is the full design with later claims, knots and rows left out,
-    so one compiled sampler serves every date; once every claim is known, it is the main fit.
-    No sensitivity runs: their range is the band."""
-    fits = []
-    for known_by in sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows}):
-        obs, unused = observations(package, config, MAIN, known_by)
-        if {o.claim_id for o in obs} == {o.claim_id for o in full.obs}:
-            fits.append((known_by, main))
-        elif obs:
-            part = build_design(obs, unused, config, "neutral")
-            fits.append((known_by, part_of(full, part, chains_for(full, restricted(full, part), config))))
-    return fits
+    """The as-of fit on each date by which one more source was certainly published: what could
+    have been known then. No sensitivity runs: their range is the band."""
+    dates = sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows})
+    fits = [(known_by, as_of_fit(package, config, full, known_by, main)) for known_by in dates]
+    return [(known_by, f) for known_by, f in fits if f is not None]
 
 
 # ---------------------------------------------------------------- what the draws say
@@ -861,12 +864,13 @@ def fitted(package: Loaded, config: dict | None = None) -> Fitted:
 def build(package: Loaded, args) -> dict[Path, bytes]:
     config = load_config()
     if args.as_of:
-        main = posterior(built_for(package, config, known_by=args.as_of), config)
-        sensitivity = [posterior(built_for(package, config, lexicon, bias, args.as_of), config) for lexicon, bias in SENSITIVITY]
-        named = {"main": main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, sensitivity)}
-        gated({name: checked_fit(name, f, config) for name, f in named.items()})
-        rows = estimate_rows(main, sensitivity, config, args.as_of).rows
-        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(ESTIMATE_COLUMNS, rows)}
+        # The method of estimates_as_of.csv on any date: on one of its dates, its very rows.
+        known = as_of_fit(package, config, built_for(package, config), args.as_of)
+        if known is None:
+            raise UsageError(f"no claim can be used by the fit by {args.as_of} — choose a later --as-of date")
+        name = f"as_of_{args.as_of}"
+        gated({name: checked_fit(name, known, config)})
+        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(ESTIMATE_COLUMNS, estimate_rows(known, [], config, args.as_of).rows)}
     return fitted(package, config).outputs
 
 

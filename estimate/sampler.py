@@ -13,6 +13,7 @@ standard error of a quantile or a mean.
 """
 
 import os
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -24,6 +25,12 @@ from arviz_stats.base import array_stats
 from numpyro.infer.hmc import hmc
 
 from estimate import model
+
+# Compiling a chain takes about 25 s: the compiled code is kept in the virtual environment
+# (never in the package), so later runs on this machine start at once. The cache is keyed
+# by the code, the shapes, JAX's version and this machine's CPU, and holds code, not results.
+if sys.prefix != sys.base_prefix:
+    jax.config.update("jax_compilation_cache_dir", os.path.join(sys.prefix, "jax-cache"))
 
 
 @dataclass(frozen=True)

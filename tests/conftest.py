@@ -6,6 +6,7 @@ Broken variants are always made in a copy; tests never edit the repository's dat
 import csv
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -41,13 +42,26 @@ def package(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def real_runs():
+    """Every posterior behind the committed fit (main, sensitivity, as-of, leave-one-out),
+    sampled once per test session — about three minutes — for the tests that need the real fit."""
+    from estimate import fit
+    from estimate.outputs import valid_package
+    return fit.runs_for(valid_package(REPO), fit.load_config())
+
+
 def copy_whole(where: Path) -> Path:
-    """A copy of everything a release holds: descriptor, documents, data, derived tables and figures."""
+    """A copy of everything a release holds: descriptor, documents, data, derived tables and
+    figures — as at a release, so without changes waiting under '## Unreleased' in the
+    changelog (a release refuses to hide them; tests that need them write their own)."""
     where.mkdir()
     for name in ("datapackage.json", "CITATION.cff", "CHANGELOG.md", "README.md", "LICENSE"):
         shutil.copy(REPO / name, where / name)
     for folder in ("data", "figures"):
         shutil.copytree(REPO / folder, where / folder)
+    log = where / "CHANGELOG.md"
+    log.write_text(re.sub(r"## Unreleased\n.*?(?=^## )", "", log.read_text(encoding="utf-8"), flags=re.S | re.M), encoding="utf-8")
     return where
 
 

@@ -12,19 +12,19 @@ import numpy as np
 import pytest
 
 from conftest import REPO, read_rows, write_rows
-from estimate.fit import Observation, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
+from estimate.fit import ESTIMATE_COLUMNS, Observation, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
     load_config, posterior, quantiles
 from estimate.ranges import lexicon
 from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
+from estimate.outputs import table
 from estimate.tables import load
 
 CONFIG = load_config()
 
 
-@pytest.fixture(scope="module")
-def real_fit():
-    package, _ = load(REPO)
-    return posterior(built_for(package, CONFIG), CONFIG)
+@pytest.fixture
+def real_fit(real_runs):
+    return real_runs.main
 
 
 def test_the_real_fit_passes_its_gates(real_fit):
@@ -90,10 +90,10 @@ def test_published_bands_are_monotone_and_ordered():
 
 
 def test_published_casualties_dominate_their_components():
-    table = {(r["quantity"], r["date"]): r for r in published() if r["subject_id"] == SUBJECT}
-    for (quantity, day), row in table.items():
-        if quantity == "casualties" and ("killed", day) in table:
-            assert float(row["value_central"]) >= float(table[("killed", day)]["value_central"])
+    cells = {(r["quantity"], r["date"]): r for r in published() if r["subject_id"] == SUBJECT}
+    for (quantity, day), row in cells.items():
+        if quantity == "casualties" and ("killed", day) in cells:
+            assert float(row["value_central"]) >= float(cells[("killed", day)]["value_central"])
 
 
 def test_known_answer_a_simulated_curve_is_recovered():
@@ -128,16 +128,16 @@ def test_only_at_least_claims_leave_the_band_open_and_say_so():
     assert "open upward" in rows[-1][-1]
 
 
-def test_as_of_writes_beside_the_main_estimates(package):
-    before = (package / "data/derived/estimates.csv").read_bytes()
-    result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--root", str(package), "--as-of", "2025-05-01"],
+def test_as_of_on_a_date_of_the_as_of_table_writes_its_very_rows_beside_the_main_estimates(package, real_runs):
+    derived = {p.name: p.read_bytes() for p in (package / "data/derived").iterdir()}
+    known_by = date(2025, 4, 28)
+    result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--root", str(package), "--as-of", str(known_by)],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert (package / "data/derived/estimates.csv").read_bytes() == before
-    with open(package / "data/derived/estimates_as_of_2025-05-01.csv", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    assert rows and {r["known_by"] for r in rows} == {"2025-05-01"}
-    assert max(int(r["origins_used"]) for r in rows) < max(int(r["origins_used"]) for r in published())
+    written = package / f"data/derived/estimates_as_of_{known_by}.csv"
+    [then] = [f for day, f in real_runs.as_of if day == known_by]
+    assert written.read_bytes() == table(ESTIMATE_COLUMNS, estimate_rows(then, [], CONFIG, known_by).rows)
+    assert {p.name: p.read_bytes() for p in (package / "data/derived").iterdir() if p != written} == derived
 
 
 def test_a_malformed_as_of_date_is_refused_plainly():
