@@ -43,12 +43,12 @@ def package(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def real_runs():
-    """Every posterior behind the committed fit (main, sensitivity, as-of, leave-one-out),
-    sampled once per test session — about three minutes — for the tests that need the real fit."""
+def real_main():
+    """The main posterior of the committed package, sampled once per test session (about 40 s)."""
     from estimate import fit
     from estimate.outputs import valid_package
-    return fit.runs_for(valid_package(REPO), fit.load_config())
+    config = fit.load_config()
+    return fit.posterior(fit.built_for(valid_package(REPO), config), config)
 
 
 def copy_whole(where: Path) -> Path:
@@ -60,9 +60,14 @@ def copy_whole(where: Path) -> Path:
         shutil.copy(REPO / name, where / name)
     for folder in ("data", "figures"):
         shutil.copytree(REPO / folder, where / folder)
-    log = where / "CHANGELOG.md"
-    log.write_text(re.sub(r"## Unreleased\n.*?(?=^## )", "", log.read_text(encoding="utf-8"), flags=re.S | re.M), encoding="utf-8")
+    (where / "CHANGELOG.md").write_text(released_changelog(), encoding="utf-8")
     return where
+
+
+def released_changelog() -> str:
+    """The repository's CHANGELOG.md as at its last release: without '## Unreleased'."""
+    text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    return re.sub(r"## Unreleased\n.*?(?=^## )", "", text, flags=re.S | re.M)
 
 
 def committed(root: Path) -> Path:

@@ -10,11 +10,12 @@ file left behind.
 import dataclasses
 import errno
 import os
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import committed, copy_whole, set_cell
+from conftest import REPO, committed, copy_whole, set_cell
 from estimate.cli import main
 
 # stage: (extra arguments, a function it calls late, the last file it writes)
@@ -40,14 +41,18 @@ def built(tmp_path) -> Path:
 
 @pytest.fixture(autouse=True)
 def sampled_once(request, monkeypatch):
-    """The fit stage reuses the session's posterior draws, each moved a little so that every
-    output it writes differs from the committed one (an output replaced too early shows)."""
+    """What is tested is how the fit stage writes, not what it samples: its runs are the
+    session's main posterior, moved a little so that every output differs from the
+    committed one (an output replaced too early shows), standing in for every run."""
     if getattr(request.node, "callspec", None) is None or request.node.callspec.params.get("stage") != "fit":
         return
-    runs = request.getfixturevalue("real_runs")
-    moved = lambda f: dataclasses.replace(f, chains=dataclasses.replace(f.chains, draws=f.chains.draws + 0.01))
-    monkeypatch.setattr("estimate.fit.runs_for", lambda package, config: dataclasses.replace(
-        runs, main=moved(runs.main), sensitivity=[moved(f) for f in runs.sensitivity], as_of=[(d, moved(f)) for d, f in runs.as_of]))
+    from estimate import fit
+    from estimate.outputs import valid_package
+    main, config = request.getfixturevalue("real_main"), fit.load_config()
+    moved = dataclasses.replace(main, chains=dataclasses.replace(main.chains, draws=main.chains.draws + 0.01))
+    left_out = fit.leave_one_out(fit.built_for(valid_package(REPO), config), main, config)
+    runs = fit.Runs(moved, [moved] * len(fit.SENSITIVITY), [(date(2025, 12, 31), moved)], left_out)
+    monkeypatch.setattr("estimate.fit.runs_for", lambda package, config: runs)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, read_rows, write_rows
-from estimate.fit import ESTIMATE_COLUMNS, Observation, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
+from estimate.fit import ESTIMATE_COLUMNS, Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
     load_config, posterior, quantiles
 from estimate.ranges import lexicon
 from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
@@ -23,8 +23,8 @@ CONFIG = load_config()
 
 
 @pytest.fixture
-def real_fit(real_runs):
-    return real_runs.main
+def real_fit(real_main):
+    return real_main
 
 
 def test_the_real_fit_passes_its_gates(real_fit):
@@ -128,14 +128,15 @@ def test_only_at_least_claims_leave_the_band_open_and_say_so():
     assert "open upward" in rows[-1][-1]
 
 
-def test_as_of_on_a_date_of_the_as_of_table_writes_its_very_rows_beside_the_main_estimates(package, real_runs):
+def test_as_of_writes_the_rows_of_the_as_of_method_beside_the_main_estimates(package):
     derived = {p.name: p.read_bytes() for p in (package / "data/derived").iterdir()}
     known_by = date(2025, 4, 28)
     result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--root", str(package), "--as-of", str(known_by)],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     written = package / f"data/derived/estimates_as_of_{known_by}.csv"
-    [then] = [f for day, f in real_runs.as_of if day == known_by]
+    loaded, _ = load(package)
+    then = as_of_fit(loaded, CONFIG, built_for(loaded, CONFIG), known_by)  # how estimates_as_of.csv is made
     assert written.read_bytes() == table(ESTIMATE_COLUMNS, estimate_rows(then, [], CONFIG, known_by).rows)
     assert {p.name: p.read_bytes() for p in (package / "data/derived").iterdir() if p != written} == derived
 

@@ -27,6 +27,8 @@ def rows(root: Path, rel: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+# Every test of the grown package is marked refit: its fixture runs the whole pipeline, the
+# fit included (about 5 minutes), so make check runs them and make test leaves them out.
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory) -> Path:
     """The package after the README's workflow: new-source, new-claim, then every stage."""
@@ -43,12 +45,14 @@ def grown(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.refit
 def test_the_source_is_archived_byte_for_byte_with_its_hash(grown):
     assert (grown / "data/texts/s005.txt").read_bytes() == ARTICLE.read_bytes()
     [source] = [r for r in rows(grown, "data/sources.csv") if r["source_id"] == "s005"]
     assert source["title"] == TITLE and source["title_kind"] == "headline" and source["published_date_precision"] == "day"
 
 
+@pytest.mark.refit
 def test_the_claim_row_is_filled_from_the_text(grown):
     [claim] = [r for r in rows(grown, "data/claims.csv") if r["claim_id"] == "c028"]
     assert claim["quote"].startswith("La Agencia Nacional de Inteligencia de Corea del Sur estimó este martes que al menos 3.500")
@@ -56,11 +60,13 @@ def test_the_claim_row_is_filled_from_the_text(grown):
     assert (claim["as_of_date_earliest"], claim["as_of_date_basis"]) == ("2025-12-02", "publication")
 
 
+@pytest.mark.refit
 def test_its_range_is_an_open_interval_from_the_stated_number(grown):
     [r] = [r for r in rows(grown, "data/derived/ranges.csv") if r["claim_id"] == "c028"]
     assert float(r["value_low"]) == 3500 and r["high_is_open"] == "true"
 
 
+@pytest.mark.refit
 def test_the_fit_uses_it_and_killed_rises_to_it(grown):
     [used] = [r for r in rows(grown, "data/derived/claim_fit.csv") if r["claim_id"] == "c028"]
     assert used["used_in_fit"] == "true"
@@ -72,6 +78,7 @@ def test_the_fit_uses_it_and_killed_rises_to_it(grown):
     assert after[shared] > before[shared]
 
 
+@pytest.mark.refit
 def test_the_figures_and_the_workbook_change(grown):
     for rel in ("figures/killed.en.png", "figures/killed.es.svg", "figures/claimants.en.png",
                 "data/derived/dprk-troops-russia-claims.xlsx"):

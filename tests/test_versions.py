@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO, set_cell
+from conftest import REPO, released_changelog, set_cell
 from estimate import citation, versions
 from estimate.tables import load
 
@@ -18,9 +18,9 @@ SCHEMA = json.loads((REPO / "tests/schemas/cff-1.2.0.json").read_text(encoding="
 
 @pytest.fixture
 def release(package):
-    """The package copy with its CITATION.cff and CHANGELOG.md."""
-    for name in (versions.CITATION, versions.CHANGELOG):
-        shutil.copy(REPO / name, package / name)
+    """The package copy with its CITATION.cff and CHANGELOG.md, as at its last release."""
+    shutil.copy(REPO / versions.CITATION, package / versions.CITATION)
+    (package / versions.CHANGELOG).write_text(released_changelog(), encoding="utf-8")
     return package
 
 
