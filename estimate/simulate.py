@@ -123,14 +123,16 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
                 continue
             _, _, bounds = worded(value, rng, hedges, scenario)
             kind, window = "increment", START + timedelta(days=start)
-            lower, upper = math.log1p(bounds.low), math.log1p(bounds.high)
+            low, high = bounds.low, bounds.high
+            lower, upper = math.log1p(low), math.log1p(high)
         else:
             _, _, bounds = worded(t[quantity][0] * math.exp(error), rng, hedges, scenario)
-            lower, upper, count = math.log1p(bounds.low), math.log1p(bounds.high), bounds
+            low, high = bounds.low, bounds.high
+            lower, upper, count = math.log1p(low), math.log1p(high), bounds
         observations.append(Observation(claim_id, claimant, SUBJECT, quantity, kind, components,
                                         date_points(earliest, latest, 3), middle(earliest, latest), window,
                                         lower, upper, lower == upper, bias_key, relation,
-                                        landing(kind, bounds.low, bounds.high)))
+                                        landing(kind, low, high)))
         if count is not None:
             figures.append(Figure(claim_id, "sim", claimant, claimant, "intelligence" if attributed else "unattributed",
                                   SUBJECT, "North Korean forces", quantity, "cumulative", "killed_wounded",

@@ -108,6 +108,15 @@ def test_known_answer_a_simulated_curve_is_recovered():
     assert np.median(np.abs(np.log(central / true["killed"]))) < 0.25
 
 
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_every_benchmark_scenario_simulates_claims_the_fit_can_read(scenario):
+    claims = simulate(scenario, lexicon(load(REPO)[0]), seed=5)
+    assert claims.observations
+    for o in claims.observations:
+        assert o.lower <= o.upper and o.landing[0] <= o.landing[1], o
+        assert o.exact or o.landing == (o.lower, o.upper), o  # a hedged figure lands in its own interval
+
+
 def observation(claim_id, low, high, day="2025-01-15", quantity="killed"):
     when = date.fromisoformat(day)
     return Observation(claim_id, "k1", SUBJECT, quantity, "count", (quantity,), (when,), when, None,
