@@ -90,15 +90,21 @@ def date_points(earliest: date, latest: date, n: int) -> tuple:
     return tuple(earliest + timedelta(days=round(width * (j + 0.5) / n)) for j in range(n))
 
 
+def on_log_scale(kind: str, low: float, high: float) -> tuple[float, float]:
+    """A claim's interval on the model's scale: the log of the fraction for a share (an open
+    lower end at 0 %), log1p of the count otherwise."""
+    if kind == "share":
+        return math.log(low / 100) if low > 0 else -math.inf, math.log(high / 100)
+    return math.log1p(low), math.log1p(high)
+
+
 def landing(kind: str, low: float, high: float) -> tuple[float, float]:
-    """The interval (log scale) a claim's figure "lands in": its own, or for an exact figure
+    """The interval (model scale) a claim's figure "lands in": its own, or for an exact figure
     the half unit of its last printed digit around it."""
     if low != high:
-        return (math.log(low / 100) if low > 0 else -math.inf, math.log(high / 100)) if kind == "share" else (math.log1p(low), math.log1p(high))
+        return on_log_scale(kind, low, high)
     half = 0.05 if kind == "share" else 0.5
-    if kind == "share":
-        return math.log((low - half) / 100), math.log((low + half) / 100)
-    return math.log1p(max(low - half, 0.0)), math.log1p(low + half)
+    return on_log_scale(kind, max(low - half, 0.0), low + half)
 
 
 def middle(earliest: date, latest: date) -> date:
@@ -140,11 +146,9 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
         low, high = r["value_low"], r["value_high"]
         if claim["unit"] == "percent":
             kind = "share"
-            lower = math.log(low / 100) if low > 0 else -math.inf
-            upper = math.log(high / 100)
         else:
             kind = "increment" if claim["time_scope"] == "increment" else "count"
-            lower, upper = math.log1p(low), math.log1p(high)
+        lower, upper = on_log_scale(kind, low, high)
         earliest, latest = (date.fromisoformat(claim[c]) for c in ("as_of_date_earliest", "as_of_date_latest"))
         window = None
         if kind == "increment":

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from estimate.evidence import Figure
-from estimate.fit import Observation, date_points, landing, middle
+from estimate.fit import Observation, date_points, landing, middle, on_log_scale
 from estimate.ranges import Hedge, Interval, interval
 
 START = date(2024, 10, 1)
@@ -111,11 +111,11 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
         bias_key = (claimant, "deployed" if quantity == "deployed" else "losses") if attributed else None
         relation = "adversary" if attributed else "unknown"
         t = truth(scenario, [day])
-        kind, components, window, lower, upper, count = "count", ((quantity,) if quantity != "casualties" else CASUALTIES), None, 0, 0, None
+        kind, components, window, count = "count", ((quantity,) if quantity != "casualties" else CASUALTIES), None, None
         if quantity == "casualties" and rng.random() < scenario.share_claims:
             share = 100 * t["casualties"][0] / t["deployed"][0] * math.exp(error)
             low, high = max(5 * math.floor(share / 5 - rng.uniform(0, 2)), 0), 5 * math.ceil(share / 5 + rng.uniform(0, 2))
-            kind, lower, upper = "share", math.log(low / 100) if low > 0 else -math.inf, math.log(high / 100)
+            kind = "share"
         elif quantity in ("deployed", "killed") and rng.random() < scenario.increment_share and day > 90:
             start = day - 90
             value = (t[quantity][0] - truth(scenario, [start])[quantity][0]) * math.exp(error)
@@ -124,11 +124,10 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
             _, _, bounds = worded(value, rng, hedges, scenario)
             kind, window = "increment", START + timedelta(days=start)
             low, high = bounds.low, bounds.high
-            lower, upper = math.log1p(low), math.log1p(high)
         else:
-            _, _, bounds = worded(t[quantity][0] * math.exp(error), rng, hedges, scenario)
-            low, high = bounds.low, bounds.high
-            lower, upper, count = math.log1p(low), math.log1p(high), bounds
+            _, _, count = worded(t[quantity][0] * math.exp(error), rng, hedges, scenario)
+            low, high = count.low, count.high
+        lower, upper = on_log_scale(kind, low, high)
         observations.append(Observation(claim_id, claimant, SUBJECT, quantity, kind, components,
                                         date_points(earliest, latest, 3), middle(earliest, latest), window,
                                         lower, upper, lower == upper, bias_key, relation,

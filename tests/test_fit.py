@@ -22,13 +22,8 @@ from estimate.tables import load
 CONFIG = load_config()
 
 
-@pytest.fixture
-def real_fit(real_main):
-    return real_main
-
-
-def test_the_real_fit_passes_its_gates(real_fit):
-    checked = checked_fit("main", real_fit, CONFIG)
+def test_the_real_main_passes_its_gates(real_main):
+    checked = checked_fit("main", real_main, CONFIG)
     assert checked.failures == [] and checked.record["divergent_transitions"] == 0
 
 
@@ -46,32 +41,32 @@ def same_fit(a, b):
     assert np.array_equal(a.chains.draws, b.chains.draws)
 
 
-def test_row_order_does_not_change_the_fit(real_fit, tmp_path):
+def test_row_order_does_not_change_the_fit(real_main, tmp_path):
     shuffled = fit_of_copy(tmp_path, lambda rows: [rows[0]] + [rows[i] for i in np.random.default_rng(3).permutation(range(1, len(rows)))])
-    same_fit(real_fit, shuffled)
+    same_fit(real_main, shuffled)
 
 
-def test_a_duplicated_relay_does_not_change_the_fit(real_fit, tmp_path):
+def test_a_duplicated_relay_does_not_change_the_fit(real_main, tmp_path):
     def add_relay(rows):
         header, origin = rows[0], next(r for r in rows if r[0] == "c018")
         relay = dict(zip(header, origin)) | {"claim_id": "c999", "claimant_id": "unattributed", "attribution": "none", "via": ""}
         return rows + [[relay[c] for c in header]]
-    same_fit(real_fit, fit_of_copy(tmp_path, add_relay))
+    same_fit(real_main, fit_of_copy(tmp_path, add_relay))
 
 
-def test_casualties_are_killed_plus_wounded_in_every_draw(real_fit):
+def test_casualties_are_killed_plus_wounded_in_every_draw(real_main):
     dates = [date(2025, 1, 15), date(2025, 6, 1)]
-    together = curve_draws(real_fit, SUBJECT, ("killed", "wounded"), dates)
-    apart = curve_draws(real_fit, SUBJECT, ("killed",), dates) + curve_draws(real_fit, SUBJECT, ("wounded",), dates)
+    together = curve_draws(real_main, SUBJECT, ("killed", "wounded"), dates)
+    apart = curve_draws(real_main, SUBJECT, ("killed",), dates) + curve_draws(real_main, SUBJECT, ("wounded",), dates)
     assert np.array_equal(together, apart)
 
 
-def test_losses_are_zero_before_their_onset_and_estimates_end_at_their_own_last_claim(real_fit):
-    rows = estimate_rows(real_fit, [], CONFIG, None).rows
+def test_losses_are_zero_before_their_onset_and_estimates_end_at_their_own_last_claim(real_main):
+    rows = estimate_rows(real_main, [], CONFIG, None).rows
     for quantity in ("killed", "wounded", "casualties"):
         mine = [r for r in rows if r[1] == quantity]
         assert mine[0][2] == date.fromisoformat(CONFIG["onset"][SUBJECT]["losses"]["date"]) and mine[0][4] == 0
-        assert mine[-1][2] == max(o.middle for o in real_fit.obs if o.quantity == quantity)
+        assert mine[-1][2] == max(o.middle for o in real_main.obs if o.quantity == quantity)
 
 
 def published():
