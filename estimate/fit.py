@@ -25,13 +25,12 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from estimate import model, sampler, tolerances
+from estimate import laplace, model, sampler, tolerances
 from estimate.outputs import DERIVED, UsageError, run_writer, table
 from estimate.ranges import MAIN, claim_ranges
 from estimate.tables import Loaded
 
 CONFIG = Path(__file__).with_name("model.toml")
-METHOD = "nuts_posterior"
 LEVELS = (0.05, 0.5, 0.95)
 # A claim is flagged by the model when its outlier probability reaches FLAG_OUTLIER or,
 # fitted without it, the other claims leave less than FLAG_TAIL probability on its side.
@@ -421,10 +420,13 @@ evaluate_draws = jax.jit(jax.vmap(model.evaluate, in_axes=(None, 0)))
 
 def chains_for(built: Built, design: model.Design, config: dict) -> sampler.Chains:
     """NUTS on ``design`` (built's, or a restriction of it), from dispersed starts around the
-    starting point, with the configured seed."""
+    starting point, with the configured seed; from [approximation] claims_from claims on, the
+    Laplace approximation from the starting point instead (estimate.laplace)."""
     settings = sampler.settings(config)
     for_starts, for_keys = np.random.SeedSequence(config["seed"]).spawn(2)
     start = model.whitened_point(design, starting_point(built, config))
+    if laplace.applies(design, config):
+        return laplace.run(design, start, for_keys, settings, laplace.settings(config))
     spread = np.random.default_rng(for_starts).uniform(-1, 1, (settings.chains, len(start))) * settings.start_spread
     return sampler.run(design, start + spread, for_keys, settings)
 
@@ -433,7 +435,7 @@ def part_of(full: Built, part: Built, chains: sampler.Chains) -> Fit:
     """The part's posterior, read off a run of the restricted full design."""
     index = {k: i for i, k in enumerate(full.layout.parameter_keys())}
     columns = [index[k] for k in part.layout.parameter_keys()]
-    mapped = sampler.Chains(chains.draws[:, :, columns], chains.divergent, chains.steps, chains.step_sizes)
+    mapped = sampler.Chains(chains.draws[:, :, columns], chains.divergent, chains.steps, chains.step_sizes, chains.method)
     return Fit(part.obs, part.unused, part.design, part.layout, mapped)
 
 
@@ -545,14 +547,20 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
         wide = [(quantiles(d), quantile_errors(d)) for d in others]
         bounded = any(math.isfinite(o.upper) for o in informing)
         caveat = "" if bounded else "No claim bounds this quantity from above: the band is open upward."
+        # The claims known by each date, counted in one pass over both in date order (the
+        # dates are sorted): rows grow with the claims, so a scan per row would grow with their square.
+        informing.sort(key=lambda o: o.middle)
+        known, speakers = 0, set()
         for j, day in enumerate(when):
-            known = [o for o in informing if o.middle <= day]
+            while known < len(informing) and informing[known].middle <= day:
+                speakers.add(informing[known].claimant_id)
+                known += 1
             lows = [(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide]
             highs = [(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide]
             sens_low, sens_high = min(lows), max(highs)
             row = [subject, quantity, day, round(band[0, j]), round(band[1, j]), round(band[2, j]) if bounded else None,
-                   not bounded, round(sens_low[0]), round(sens_high[0]) if bounded else None, len(known),
-                   len({o.claimant_id for o in known}), known_by or "", METHOD, config["version"], caveat]
+                   not bounded, round(sens_low[0]), round(sens_high[0]) if bounded else None, known,
+                   len(speakers), known_by or "", main.chains.method, config["version"], caveat]
             result.add(row, {"value_low": errors[0, j], "value_central": errors[1, j], "value_high": errors[2, j],
                              "sensitivity_low": sens_low[1], "sensitivity_high": sens_high[1]})
     return result
@@ -735,11 +743,13 @@ def check(name: str, x: np.ndarray, labels: list[str], chains: sampler.Chains, c
     quantity, and divergent transitions."""
     gates = config["gates"]
     rhat, bulk, tail = sampler.rhat(x), sampler.bulk_ess(x), sampler.tail_ess(x)
-    record = {"chains": int(chains.draws.shape[0]), "draws": int(chains.draws.shape[0] * chains.draws.shape[1]),
+    record = {"method": chains.method, "chains": int(chains.draws.shape[0]),
+              "draws": int(chains.draws.shape[0] * chains.draws.shape[1]),
               "divergent_transitions": chains.divergent, "quantities_checked": len(labels),
               "largest_rhat": round(float(np.max(rhat)), 4), "smallest_bulk_ess": round(float(np.min(bulk))),
-              "smallest_tail_ess": round(float(np.min(tail))),
-              "integration_steps_per_draw": round(float(chains.steps.mean()), 1)}
+              "smallest_tail_ess": round(float(np.min(tail)))}
+    if chains.method == sampler.METHOD:
+        record["integration_steps_per_draw"] = round(float(chains.steps.mean()), 1)
     failures = []
     worst = lambda values, pick: labels[int(pick(values))]
     if np.max(rhat) > gates["rhat_max"]:
@@ -795,7 +805,7 @@ def gated(checks: dict[str, Checked]) -> dict:
 def summary(config: dict, runs: dict, measured: dict | None = None) -> dict:
     content = {
         "model_version": config["version"],
-        "method": METHOD,
+        "method": runs["main"]["method"],
         "config_sha256": hashlib.sha256(CONFIG.read_bytes()).hexdigest(),
         "config": config,
         "runs": runs,

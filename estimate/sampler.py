@@ -26,6 +26,8 @@ from numpyro.infer.hmc import hmc
 
 from estimate import model
 
+METHOD = "nuts_posterior"
+
 # Compiling a chain takes about 25 s: the compiled code is kept in the virtual environment
 # (never in the package), so later runs on this machine start at once. The cache is keyed
 # by the code, the shapes, JAX's version and this machine's CPU, and holds code, not results.
@@ -51,6 +53,7 @@ class Chains:
     divergent: int           # divergent transitions after warm-up, all chains
     steps: np.ndarray        # integration steps of each transition, chains x samples
     step_sizes: np.ndarray   # the adapted step size of each chain
+    method: str              # what made the draws: METHOD, or another method's name (estimate.laplace)
 
     @property
     def pooled(self) -> np.ndarray:
@@ -95,7 +98,7 @@ def run(design: model.Design, starts: np.ndarray, seed_key: np.random.SeedSequen
     with ThreadPoolExecutor(max_workers=min(s.chains, os.cpu_count() or 1)) as pool:
         results = list(pool.map(one, starts, keys))
     z, diverging, steps, step_size = (np.stack([np.asarray(r[i]) for r in results]) for i in range(4))
-    return Chains(z, int(diverging.sum()), steps, step_size)
+    return Chains(z, int(diverging.sum()), steps, step_size, METHOD)
 
 
 # ---------------------------------------------------------------- diagnostics

@@ -1,0 +1,125 @@
+"""Approximate posterior draws for packages too large for NUTS: a Laplace approximation.
+
+NUTS's cost grows faster than the number of claims: as claims pile up, the posterior
+narrows in directions the prior's change of variables does not know, and each draw needs
+more integration steps (here, 127 per draw at 250 generated claims, over 20 minutes for
+2,000). From [approximation] claims_from claims on (model.toml), the fit instead
+
+1. finds the posterior mode of the same density NUTS samples (in the same whitened
+   coordinates): L-BFGS on JAX's exact gradient, then Newton steps;
+2. takes the exact Hessian by automatic differentiation (one Hessian-vector product per
+   parameter, in batches, so memory stays bounded), once or a few times near the mode;
+3. draws from the normal distribution with that mean and precision, as many draws as
+   NUTS would keep, and maps them back to parameters exactly as NUTS's draws are.
+
+Every later step (quantiles, gates, tables) reads these draws as it reads NUTS's; each
+estimate row says which method made it. The draws are independent, so the convergence
+gates pass by construction: what this method must pass instead is a mode that was truly
+reached and a Hessian that is positive definite. How far its quantiles fall from NUTS's,
+on packages small enough for both, is measured by ``make bench`` (benchmarks/scale.md).
+"""
+
+import math
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from estimate import model, sampler
+from estimate.outputs import UsageError
+
+METHOD = "laplace_approximation"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """When and how the approximation runs (model.toml, [approximation])."""
+
+    claims_from: int         # a design with at least this many claims in its likelihood is approximated
+    lbfgs_ftol: float        # L-BFGS stops when a step improves the log density by less than this, relatively
+    mode_distance: float     # the mode is reached when the Newton decrement is at most this
+    hessians_max: int        # Newton steps may take this many fresh Hessians
+    hessian_batch: int       # Hessian-vector products computed at once: memory grows with it
+
+
+def settings(config: dict) -> Settings:
+    return Settings(**config["approximation"])
+
+
+def applies(design: model.Design, config: dict) -> bool:
+    return float(np.sum(design.claim_weight)) >= settings(config).claims_from
+
+
+value_and_gradient = jax.jit(jax.value_and_grad(model.potential, argnums=1))
+
+
+@partial(jax.jit, static_argnames="batch")
+def hessian(design: model.Design, z: jnp.ndarray, batch: int) -> jnp.ndarray:
+    """The Hessian of the potential at z, column by column (forward over reverse mode)."""
+    gradient = jax.grad(model.potential, argnums=1)
+
+    def column(v):
+        return jax.jvp(lambda point: gradient(design, point), (z,), (v,))[1]
+    return jax.lax.map(column, jnp.eye(z.shape[0]), batch_size=batch)
+
+
+def precision_factor(design: model.Design, z: np.ndarray, s: Settings) -> np.ndarray:
+    """A lower Cholesky factor of the exact Hessian of the potential at ``z``."""
+    curvature = np.asarray(hessian(design, jnp.asarray(z), s.hessian_batch))
+    try:
+        return np.linalg.cholesky((curvature + curvature.T) / 2)
+    except np.linalg.LinAlgError:
+        raise UsageError("the posterior's curvature near its mode is not positive definite, so its approximation "
+                         "would be wrong and nothing was written — raise [approximation] claims_from in "
+                         "estimate/model.toml to sample this package by NUTS.") from None
+
+
+def gradient_at(design: model.Design, z: np.ndarray) -> np.ndarray:
+    return np.asarray(value_and_gradient(design, jnp.asarray(z))[1])
+
+
+def mode(design: model.Design, start: np.ndarray, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The whitened posterior mode, and a Cholesky factor of the exact Hessian next to it.
+
+    L-BFGS alone needs thousands of steps to settle in a posterior as narrow as that of
+    100,000 claims, so it stops near the mode ([approximation] lbfgs_ftol), and Newton
+    steps finish: each with the Hessian already taken, as long as the Newton decrement
+    (the distance to the mode, in posterior standard deviations of the approximation) at
+    least halves at every step, and with a fresh Hessian when it does not."""
+    def objective(z):
+        value, gradient = value_and_gradient(design, jnp.asarray(z))
+        return float(value), np.asarray(gradient)
+    z = scipy.optimize.minimize(objective, start, jac=True, method="L-BFGS-B",
+                                options={"maxiter": 100_000, "maxfun": 200_000, "ftol": s.lbfgs_ftol, "gtol": 0.0}).x
+    decrement = math.inf
+    for _ in range(s.hessians_max):
+        factor, previous = precision_factor(design, z, s), math.inf
+        while True:
+            scaled = scipy.linalg.solve_triangular(factor, gradient_at(design, z), lower=True)
+            decrement = float(np.sqrt(scaled @ scaled))
+            if not math.isfinite(decrement) or decrement <= s.mode_distance or decrement > previous / 2:
+                break
+            z, previous = z - scipy.linalg.solve_triangular(factor.T, scaled, lower=False), decrement
+        if decrement <= s.mode_distance:
+            return z, factor
+    raise UsageError(f"the fit did not reach the posterior mode for its approximation, so nothing was written: it "
+                     f"stayed {decrement:.2g} standard deviations away (at most {s.mode_distance}) after "
+                     f"{s.hessians_max} Hessian(s) — look for claims that contradict each other in data/claims.csv, "
+                     "or raise [approximation] claims_from in estimate/model.toml to sample this package by NUTS.")
+
+
+def run(design: model.Design, start: np.ndarray, seed_key: np.random.SeedSequence, s: sampler.Settings,
+        a: Settings) -> sampler.Chains:
+    """Independent draws from the Laplace approximation, shaped as NUTS's chains (chains x
+    samples x parameters), from ``start`` (a whitened point) and the seed sequence."""
+    design = jax.tree.map(jnp.asarray, design)
+    centre, factor = mode(design, np.asarray(start, dtype=float), a)
+    noise = np.random.default_rng(seed_key).standard_normal((s.chains * s.samples, len(centre)))
+    z = centre + scipy.linalg.solve_triangular(factor.T, noise.T, lower=False).T
+    draws = np.asarray(jax.vmap(model.position, in_axes=(None, 0))(design, jnp.asarray(z)))
+    shape = (s.chains, s.samples)
+    return sampler.Chains(draws.reshape(*shape, -1), 0, np.zeros(shape), np.zeros(s.chains), METHOD)
