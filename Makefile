@@ -69,11 +69,11 @@ $(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
 
 fit: $(FIT) ## Fit the model: estimates, claimant biases, per-claim diagnostics (data/derived/)
 # One run writes all five files (a grouped target, GNU make >= 4.3).
-$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/sampler.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml
+$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml
 	$(call run,fit,$(FIT))
 
 conflicts: $(CONFLICTS) ## Literal and model conflicts between claims (data/derived/conflicts.csv)
-$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/fit.py estimate/conflicts.py
+$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/fit.py estimate/conflicts.py
 	$(call run,conflicts,$(CONFLICTS))
 
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
@@ -105,10 +105,10 @@ check: $(VENV_STAMP) ## What CI runs: validate, the tests, those that refit the 
 	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
 bench: benchmarks/results.md benchmarks/scale.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (hours; not in make test)
-benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/sampler.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
+benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
 	$(PY) benchmarks/run.py
 
-benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/model.toml estimate/fit.py benchmarks/scale.py
+benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py benchmarks/scale.py
 	$(PY) benchmarks/scale.py
 
 requirements: ## Re-pin requirements.txt from requirements.in in a scratch environment
