@@ -23,6 +23,7 @@ from functools import cached_property
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from estimate import laplace, model, sampler, tolerances
@@ -428,6 +429,9 @@ def chains_for(built: Built, design: model.Design, config: dict) -> sampler.Chai
     if laplace.applies(design, config):
         return laplace.run(design, start, for_keys, settings, laplace.settings(config))
     spread = np.random.default_rng(for_starts).uniform(-1, 1, (settings.chains, len(start))) * settings.start_spread
+    if settings.metric == "hessian":
+        centre, factor = laplace.mode(jax.tree.map(jnp.asarray, design), start, laplace.settings(config))
+        return sampler.run(design, spread, for_keys, settings, sampler.Metric(centre, factor))
     return sampler.run(design, start + spread, for_keys, settings)
 
 

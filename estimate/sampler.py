@@ -16,7 +16,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +45,17 @@ class Settings:
     target_accept: float
     max_tree_depth: int
     start_spread: float      # each chain starts this far (uniformly, per parameter) around the starting point
+    metric: str              # "prior": sample the prior-whitened point; "hessian": also whiten by the curvature at the mode
+
+
+class Metric(NamedTuple):
+    """A linear change of variables z = centre + factor^-T u, with factor a lower Cholesky
+    factor of the potential's Hessian at its mode (centre): NUTS then samples u, in which
+    the posterior is close to a standard normal. The draws are still exact NUTS draws of
+    the same posterior; only the geometry the integrator sees changes."""
+
+    centre: np.ndarray
+    factor: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -65,9 +76,14 @@ def settings(config: dict) -> Settings:
     return Settings(**config["sampler"])
 
 
-def _chain(design: model.Design, start: jnp.ndarray, key: jnp.ndarray, warmup: int, samples: int,
-           target_accept: float, max_tree_depth: int):
-    init_kernel, sample_kernel = hmc(potential_fn_gen=lambda d: partial(model.potential, d), algo="NUTS")
+def _chain(design: model.Design, metric: Metric | None, start: jnp.ndarray, key: jnp.ndarray, warmup: int,
+           samples: int, target_accept: float, max_tree_depth: int):
+    def to_z(u):
+        if metric is None:
+            return u
+        return metric.centre + jax.scipy.linalg.solve_triangular(metric.factor.T, u, lower=False)
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=lambda d: lambda u: model.potential(d, to_z(u)), algo="NUTS")
     state = init_kernel(start, warmup, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
                         model_args=(design,), rng_key=key)
 
@@ -76,22 +92,25 @@ def _chain(design: model.Design, start: jnp.ndarray, key: jnp.ndarray, warmup: i
         return state, (state.z, state.diverging, state.num_steps)
 
     state, _ = jax.lax.scan(transition, state, None, length=warmup)
-    state, (z, diverging, steps) = jax.lax.scan(transition, state, None, length=samples)
-    return jax.vmap(partial(model.position, design))(z), diverging, steps, state.adapt_state.step_size
+    state, (u, diverging, steps) = jax.lax.scan(transition, state, None, length=samples)
+    return jax.vmap(lambda one: model.position(design, to_z(one)))(u), diverging, steps, state.adapt_state.step_size
 
 
-# Compiled once per design shape and settings, whatever the arrays hold.
+# Compiled once per design shape, kind of metric and settings, whatever the arrays hold.
 chain = jax.jit(_chain, static_argnames=("warmup", "samples", "target_accept", "max_tree_depth"))
 
 
-def run(design: model.Design, starts: np.ndarray, seed_key: np.random.SeedSequence, s: Settings) -> Chains:
-    """s.chains chains, each from its own whitened start (model.whitened), with keys drawn from
-    the seed sequence; the draws come back as parameter vectors."""
+def run(design: model.Design, starts: np.ndarray, seed_key: np.random.SeedSequence, s: Settings,
+        metric: Metric | None = None) -> Chains:
+    """s.chains chains, each from its own whitened start (model.whitened; with a metric, in
+    its coordinates u), with keys drawn from the seed sequence; the draws come back as
+    parameter vectors."""
     keys = seed_key.generate_state(2 * s.chains, dtype=np.uint32).reshape(s.chains, 2)
     design = jax.tree.map(jnp.asarray, design)
+    metric = None if metric is None else jax.tree.map(jnp.asarray, metric)
 
     def one(start, key):
-        return chain(design, jnp.asarray(start), jnp.asarray(key), warmup=s.warmup, samples=s.samples,
+        return chain(design, metric, jnp.asarray(start), jnp.asarray(key), warmup=s.warmup, samples=s.samples,
                      target_accept=s.target_accept, max_tree_depth=s.max_tree_depth)
     # Chains are independent and JAX releases the interpreter while one runs: one thread
     # per core. The draws do not depend on which thread ran which chain.

@@ -69,3 +69,18 @@ def test_a_mode_that_is_not_reached_is_refused_with_what_to_do(full, start):
     impossible = laplace.Settings(**CONFIG["approximation"] | {"mode_distance": 1e-300, "hessians_max": 1})
     with pytest.raises(UsageError, match=r"did not reach the posterior mode.*after 1 Hessian\(s\).*claims_from in estimate/model.toml"):
         laplace.mode(design, start, impossible)
+
+
+@pytest.mark.refit
+def test_nuts_in_the_coordinates_the_hessian_whitens_samples_the_same_posterior(full):
+    """The benchmark's reference (metric "hessian") is exact NUTS of the same posterior: the
+    mean of every published quantity agrees with the default metric's within Monte Carlo error."""
+    by_metric = {}
+    for metric in ("prior", "hessian"):
+        config = CONFIG | {"sampler": CONFIG["sampler"] | {"metric": metric}}
+        x, _ = fit.watched(fit.posterior(full, config), config)
+        by_metric[metric] = (x.mean(axis=(0, 1)), sampler.mean_mcse(x))
+    (mean_p, error_p), (mean_h, error_h) = by_metric["prior"], by_metric["hessian"]
+    varies = (error_p > 0) & (error_h > 0)
+    z = np.abs(mean_h - mean_p)[varies] / np.hypot(error_p, error_h)[varies]
+    assert varies.sum() > 50 and z.max() < 4.5, z.max()
