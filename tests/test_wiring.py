@@ -1,6 +1,8 @@
 """Every command the README names and every Makefile target exists and runs (dry-run where slow)."""
 
+import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -55,3 +57,18 @@ def test_the_quick_readme_commands_run_for_real(argv, says):
     result = subprocess.run([sys.executable, "-m", "estimate", *argv], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert says in result.stdout
+
+
+def test_a_failed_run_leaves_every_committed_output_in_place(tmp_path):
+    """make fit that fails (here its Python is 'false') must not delete the last good outputs."""
+    copy = tmp_path / "package"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "__pycache__"))
+    (copy / ".venv").mkdir()
+    (copy / ".venv/.installed").touch()
+    outputs = sorted((copy / "data/derived").iterdir())
+    before = {p.name: p.read_bytes() for p in outputs}
+    stale = os.stat(copy / "estimate/fit.py").st_mtime + 10
+    os.utime(copy / "estimate/fit.py", (stale, stale))   # newer than every output: the fit must run
+    result = subprocess.run(["make", "fit", "PY=false"], cwd=copy, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())} == before
