@@ -1,7 +1,8 @@
 """``python -m estimate new-source`` and ``new-claim``: the rows for a new article and its figures.
 
 new-source archives a text byte for byte as the next data/texts/sNNN.txt, with its row
-in sources.csv and its resource (hash, rights statement) in datapackage.json.
+in sources.csv and its resource (hash, rights statement) in datapackage.json; without a
+text, it records a reference source by its facts (URL, outlet, dates, date read).
 new-claim fills a claim's row from a few facts: the next claim_id, the sentence of the
 source that holds the phrase, the hedge whose wording the phrase uses, the numbers it
 states, and the as-of dates (by default the source's publication dates).
@@ -57,7 +58,49 @@ def sentences(text: str) -> list[str]:
 # ---------------------------------------------------------------- sources
 
 def source_files(package: Loaded, args) -> dict[Path, bytes]:
-    """The archived text, sources.csv with the new row, and the descriptor with the new resource."""
+    """An archived source (a text given): the text, sources.csv with the new row, and the
+    descriptor with the new resource. A reference source (no text, --url and --read):
+    sources.csv with the new row."""
+    latest = args.published_latest or args.published
+    if latest < args.published:
+        raise UsageError(f"--published-latest {latest} is before --published {args.published} — swap them")
+    sources = package.tables["sources"]
+    source_id = next_id(sources.by_key("source_id"), "s")
+    values = {"source_id": source_id, "outlet": args.outlet or "", "language": args.language,
+              "published_date_earliest": args.published.isoformat(), "published_date_latest": latest.isoformat(),
+              "published_date_precision": precision_of(args.published, latest), "published_date_basis": args.basis,
+              "published_date_evidence": args.evidence, "url": args.url or "", "note": args.note or ""}
+    if args.text is None:
+        return {SOURCES: appended(package.root, SOURCES, csv_line(row_of(sources, values | reference_values(args))))}
+    values |= archived_values(args, sources, source_id)
+    rel = Path(values["text_path"])
+    descriptor = json.loads(json.dumps(package.descriptor))
+    resource = {"name": f"text-{source_id}", "path": str(rel), "format": "txt", "mediatype": "text/plain", "encoding": "utf-8",
+                "hash": f"sha256:{values['text_sha256']}", "title": f"Archived text of source {source_id}",
+                "description": "Source text archived byte for byte so that every quote in data/claims.csv can be verified. Not "
+                               "covered by the package's CC-BY-4.0 licence: rights remain with the original publisher.",
+                "licenses": [RIGHTS]}
+    descriptor["resources"].append(resource)
+    descriptor.setdefault("sources", []).append({"title": values["title"], "path": str(rel)})
+    return {rel: args.text.read_bytes(), SOURCES: appended(package.root, SOURCES, csv_line(row_of(sources, values))),
+            Path(DESCRIPTOR): descriptor_bytes(descriptor)}
+
+
+def row_of(table, values: dict) -> list[str]:
+    return [values.get(f["name"], "") for f in table.fields]
+
+
+def reference_values(args) -> dict:
+    if not args.url or not args.read or not args.outlet:
+        raise UsageError("a reference source (no text given) needs --url (exactly as found), --read (the date you read "
+                         "the page) and --outlet — or give the article's text to archive it")
+    return {"kind": "reference", "title": args.title or "", "title_kind": "headline" if args.title else "",
+            "read_date": args.read.isoformat()}
+
+
+def archived_values(args, sources, source_id: str) -> dict:
+    if args.read:
+        raise UsageError("--read is for reference sources: an archived text is in the package — leave it out")
     if not args.text.is_file():
         raise UsageError(f"{args.text} is not a file — give the article's text, saved as a UTF-8 .txt file")
     data = args.text.read_bytes()
@@ -67,32 +110,15 @@ def source_files(package: Loaded, args) -> dict[Path, bytes]:
         raise UsageError(f"{args.text} is not UTF-8 — convert it first (e.g. iconv -f windows-1252 -t utf-8)") from None
     if not text.strip():
         raise UsageError(f"{args.text} is empty — save the article's whole text in it")
-    sources = package.tables["sources"]
     digest = hashlib.sha256(data).hexdigest()
     same = next((r["source_id"] for r in sources.rows if r["text_sha256"] == digest), None)
     if same:
         raise UsageError(f"{args.text} is already archived as {same} — add its claims to that source")
-    source_id = next_id(sources.by_key("source_id"), "s")
-    rel = TEXTS / f"{source_id}.txt"
     title = args.title or sentences(text)[0]
     if title not in text:
         raise UsageError(f"the title {title!r} does not occur in {args.text} — copy the headline verbatim")
-    latest = args.published_latest or args.published
-    if latest < args.published:
-        raise UsageError(f"--published-latest {latest} is before --published {args.published} — swap them")
-    row = [source_id, title, "headline" if args.title else "first_sentence", args.outlet or "", args.language,
-           args.published.isoformat(), latest.isoformat(), precision_of(args.published, latest), args.basis, args.evidence,
-           args.url or "", str(rel), digest, args.text.name, args.note or ""]
-    descriptor = json.loads(json.dumps(package.descriptor))
-    resource = {"name": f"text-{source_id}", "path": str(rel), "format": "txt", "mediatype": "text/plain", "encoding": "utf-8",
-                "hash": f"sha256:{digest}", "title": f"Archived text of source {source_id}",
-                "description": "Source text archived byte for byte so that every quote in data/claims.csv can be verified. Not "
-                               "covered by the package's CC-BY-4.0 licence: rights remain with the original publisher.",
-                "licenses": [RIGHTS]}
-    descriptor["resources"].append(resource)
-    descriptor.setdefault("sources", []).append({"title": title, "path": str(rel)})
-    return {rel: data, SOURCES: appended(package.root, SOURCES, csv_line(row)),
-            Path(DESCRIPTOR): descriptor_bytes(descriptor)}
+    return {"kind": "archived", "title": title, "title_kind": "headline" if args.title else "first_sentence",
+            "text_path": str(TEXTS / f"{source_id}.txt"), "text_sha256": digest, "archived_from": args.text.name}
 
 
 # ---------------------------------------------------------------- claims
@@ -138,10 +164,19 @@ def claim_row(package: Loaded, args) -> list[str]:
     claimants = package.tables["claimants"].by_key("claimant_id")
     if args.claimant not in claimants:
         raise UsageError(f"there is no claimant {args.claimant!r} in data/claimants.csv — add a row for it there first")
-    text = (package.root / source["text_path"]).read_text(encoding="utf-8")
-    quote = args.quote or find_quote(text, args.phrase, args.source)
-    if quote not in text:
-        raise UsageError(f"the quote does not occur in {source['text_path']} — copy it verbatim (same accents and quotation marks)")
+    if source["kind"] == "reference":
+        if args.quote:
+            raise UsageError(f"{args.source} is a reference source: its claims carry no quote — say what was claimed in "
+                             "your own words with --paraphrase")
+        if not args.paraphrase:
+            raise UsageError(f"{args.source} is a reference source: give --paraphrase, what was claimed, by whom and about "
+                             "what period, in your own words")
+        quote = ""
+    else:
+        text = (package.root / source["text_path"]).read_text(encoding="utf-8")
+        quote = args.quote or find_quote(text, args.phrase, args.source)
+        if quote not in text:
+            raise UsageError(f"the quote does not occur in {source['text_path']} — copy it verbatim (same accents and quotation marks)")
     hedges = package.tables["hedges"].by_key("hedge_id")
     hedge = args.hedge or find_hedge(package, args.phrase)
     if hedge not in hedges:
@@ -164,7 +199,7 @@ def claim_row(package: Loaded, args) -> list[str]:
         "time_scope": args.time_scope, "as_of_date_earliest": earliest.isoformat(), "as_of_date_latest": latest.isoformat(),
         "as_of_date_precision": precision_of(earliest, latest), "as_of_date_basis": basis, "as_of_date_evidence": evidence,
         "phrase": args.phrase, "hedge_id": hedge, "stated_value": value, "stated_low": low, "stated_high": high,
-        "unit": args.unit, "quote": quote, "note": args.note or "", "status": "active",
+        "unit": args.unit, "quote": quote, "paraphrase": args.paraphrase or "", "note": args.note or "", "status": "active",
     }
     names = [f["name"] for f in package.tables["claims"].fields]
     return [values.get(name, "") for name in names]

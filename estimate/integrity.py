@@ -235,35 +235,82 @@ def source_rows(package: Loaded):
         if latest and latest > date.today():
             yield Problem(table.path, row.number, "published_date_latest",
                           f"{latest} is after today — a source cannot have been published in the future; correct the date")
-        rel = row["text_path"]
-        if not text_path_ok(package, rel):
-            continue
-        path = package.root / rel
-        if not path.is_file():
-            yield Problem(table.path, row.number, "text_path", f"{rel} does not exist — archive the source text there, byte for byte")
-            continue
-        data = path.read_bytes()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest != row["text_sha256"]:
-            yield Problem(table.path, row.number, "text_sha256",
-                          f"{rel} has SHA-256 {digest[:12]}…, not the recorded {row['text_sha256'][:12]}… — archived texts are never edited: "
-                          f"restore it (git checkout -- {rel}); if the archive itself was wrong, archive the new text under a new source id")
-        resource = resources.get(rel)
-        if resource is None:
-            yield Problem(table.path, row.number, "text_path",
-                          f"{rel} is not a resource in {DESCRIPTOR} — add it there with its hash and rights statement")
-        elif resource.get("hash") != "sha256:" + row["text_sha256"]:
-            yield Problem(table.path, row.number, "text_sha256",
-                          f"differs from the hash of {rel} in {DESCRIPTOR} — make them the same")
-        text = source_text(package, row)
-        if text is None:
-            yield Problem(table.path, row.number, "text_path", f"{rel} is not UTF-8 text — archive it as UTF-8")
-        elif row["title"] and row["title"] not in text:
-            yield Problem(table.path, row.number, "title", f"does not occur in {rel} — copy the headline or first sentence verbatim")
+        if row["kind"] == "archived":
+            yield from archived_source(package, table.path, row, resources)
+        elif row["kind"] == "reference":
+            yield from reference_source(table.path, row)
+
+
+# What each kind of source must fill in, and must leave empty (the codebook says why).
+KIND_COLUMNS = {
+    "archived": {"required": ("title", "title_kind", "text_path", "text_sha256", "archived_from"), "empty": ("read_date",)},
+    "reference": {"required": ("outlet", "url", "read_date"), "empty": ("text_path", "text_sha256", "archived_from")},
+}
+
+
+def kind_columns(path: str, row: Row):
+    rules = KIND_COLUMNS[row["kind"]]
+    for column in rules["required"]:
+        if not row[column]:
+            yield Problem(path, row.number, column, f"is empty, but a source of kind '{row['kind']}' needs it — fill it in, "
+                                                    "or correct the kind")
+    for column in rules["empty"]:
+        if row[column]:
+            yield Problem(path, row.number, column, f"is for the other kind of source, not '{row['kind']}' — empty it, "
+                                                    "or correct the kind")
+
+
+def reference_source(path: str, row: Row):
+    """A public report recorded by its facts: no text of it is in the package."""
+    yield from kind_columns(path, row)
+    if bool(row["title"]) != bool(row["title_kind"]):
+        yield Problem(path, row.number, "title_kind", "is 'headline' exactly when a reference source has a title — set it "
+                                                      "to headline, or empty both")
+    elif row["title_kind"] == "first_sentence":
+        yield Problem(path, row.number, "title_kind", "cannot be 'first_sentence' for a reference source, whose text is not "
+                                                      "in the package — give the headline as printed (headline), or none")
+    read, published = day(row, "read_date"), day(row, "published_date_latest")
+    if read and read > date.today():
+        yield Problem(path, row.number, "read_date", f"{read} is after today — give the date you read the page")
+    if read and published and published > read:
+        yield Problem(path, row.number, "published_date_latest",
+                      f"{published} is after the page was read ({read}) — a page cannot be read before it was published; "
+                      "correct one of the dates")
+
+
+def archived_source(package: Loaded, path: str, row: Row, resources: dict):
+    """A text archived byte for byte: it is where it says, with the hash it says."""
+    yield from kind_columns(path, row)
+    rel = row["text_path"]
+    if not rel or not text_path_ok(package, rel):
+        return
+    text_file = package.root / rel
+    if not text_file.is_file():
+        yield Problem(path, row.number, "text_path", f"{rel} does not exist — archive the source text there, byte for byte")
+        return
+    data = text_file.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != row["text_sha256"]:
+        yield Problem(path, row.number, "text_sha256",
+                      f"{rel} has SHA-256 {digest[:12]}…, not the recorded {row['text_sha256'][:12]}… — archived texts are never edited: "
+                      f"restore it (git checkout -- {rel}); if the archive itself was wrong, archive the new text under a new source id")
+    resource = resources.get(rel)
+    if resource is None:
+        yield Problem(path, row.number, "text_path",
+                      f"{rel} is not a resource in {DESCRIPTOR} — add it there with its hash and rights statement")
+    elif resource.get("hash") != "sha256:" + row["text_sha256"]:
+        yield Problem(path, row.number, "text_sha256",
+                      f"differs from the hash of {rel} in {DESCRIPTOR} — make them the same")
+    text = source_text(package, row)
+    if text is None:
+        yield Problem(path, row.number, "text_path", f"{rel} is not UTF-8 text — archive it as UTF-8")
+    elif row["title"] and row["title"] not in text:
+        yield Problem(path, row.number, "title", f"does not occur in {rel} — copy the headline or first sentence verbatim")
 
 
 def source_text(package: Loaded, source: Row) -> str | None:
-    if not text_path_ok(package, source["text_path"]):
+    """An archived source's text (None for a reference source, or a text that cannot be read)."""
+    if source["kind"] != "archived" or not text_path_ok(package, source["text_path"]):
         return None
     try:
         return (package.root / source["text_path"]).read_bytes().decode("utf-8")
@@ -303,6 +350,22 @@ def claim_rows(package: Loaded):
 
 
 def quote_and_phrase(path: str, row: Row, text: str | None, source: Row | None):
+    """Archived sources: the quote is in the text and the phrase in the quote. Reference
+    sources: no quote (none of their text is in the package), a paraphrase instead."""
+    if source is None:
+        return
+    if source["kind"] == "reference":
+        if row["quote"]:
+            yield Problem(path, row.number, "quote", f"must be empty: {source['source_id']} is a reference source, whose text is "
+                                                     "not in the package — say what was claimed in your own words in paraphrase")
+        if not row["paraphrase"]:
+            yield Problem(path, row.number, "paraphrase", f"is empty, but {source['source_id']} is a reference source — say in "
+                                                          "your own words what was claimed, by whom and about what period")
+        return
+    if not row["quote"]:
+        yield Problem(path, row.number, "quote", f"is empty, but {source['source_id']} is archived — copy the sentence that "
+                                                 "holds the phrase verbatim from its text")
+        return
     if text is not None and row["quote"] not in text:
         yield Problem(path, row.number, "quote",
                       f"does not occur in {source['text_path']} — copy the sentence verbatim from the archived text "

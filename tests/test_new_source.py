@@ -109,3 +109,34 @@ def test_an_article_already_archived_is_refused():
     result = estimate(REPO, "new-source", str(REPO / "data/texts/s001.txt"), "--published", "2025-01-01",
                       "--basis", "inferred", "--evidence", "x")
     assert result.returncode == 2 and "already archived as s001" in result.stderr
+
+
+def test_a_reference_source_and_its_claim_are_added_without_any_text(tmp_path):
+    """The README's path for a public report that is not archived: new-source with --url and
+    --read, then new-claim with a paraphrase; the package stays valid, and nothing of the
+    page's text is stored."""
+    root = copy_whole(tmp_path / "package")
+    texts = sorted((root / "data/texts").iterdir())
+    for step in (["new-source", "--url", "https://example.org/news/2025/04/30/briefing", "--read", "2026-12-03",
+                  "--outlet", "Example Wire", "--language", "en", "--published", "2025-04-30", "--basis", "printed",
+                  "--evidence", "The page prints 30 April 2025.", "--append"],
+                 ["new-claim", "--source", "s005", "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "about 600",
+                  "--paraphrase", "The intelligence service told lawmakers about 600 soldiers had been killed.", "--append"]):
+        result = estimate(root, *step)
+        assert result.returncode == 0, f"{step}: {result.stderr}"
+    source, claim = rows(root, "data/sources.csv")[-1], rows(root, "data/claims.csv")[-1]
+    assert (source["kind"], source["text_path"], source["read_date"]) == ("reference", "", "2026-12-03")
+    assert (claim["source_id"], claim["quote"], claim["hedge_id"], claim["stated_value"]) == ("s005", "", "about", "600")
+    assert sorted((root / "data/texts").iterdir()) == texts
+    quoted = estimate(root, "new-claim", "--source", "s005", "--claimant", "kor-nis", "--quantity", "wounded",
+                      "--phrase", "about 4,100", "--paraphrase", "x", "--quote", "About 4,100 were wounded.")
+    assert quoted.returncode == 2 and "carry no quote" in quoted.stderr
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["new-source", "--url", "https://example.org/x", "--outlet", "Example Wire", "--published", "2025-04-30",
+      "--basis", "printed", "--evidence", "x"], "needs --url (exactly as found), --read"),
+])
+def test_reference_intake_refuses_with_a_sentence(argv, says):
+    result = estimate(REPO, *argv)
+    assert result.returncode == 2 and says in result.stderr and "nothing was written" in result.stderr

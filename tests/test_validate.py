@@ -90,7 +90,61 @@ def quote_edited(root):
     return CLAIMS, row, "quote", "does not occur in data/texts/s001.txt"
 
 
+# A reference source and one claim from it, as the package records a public report it
+# does not archive (a made-up report: these rows exist only in the test's copy).
+REFERENCE_SOURCE = {
+    "source_id": "s900", "kind": "reference", "outlet": "Example Wire", "language": "en",
+    "published_date_earliest": "2025-04-30", "published_date_latest": "2025-04-30", "published_date_precision": "day",
+    "published_date_basis": "printed", "published_date_evidence": "The page prints 30 April 2025.",
+    "url": "https://example.org/news/2025/04/30/briefing", "read_date": "2026-12-03", "note": "A test row.",
+}
+REFERENCE_CLAIM = {
+    "claim_id": "c900", "source_id": "s900", "claimant_id": "kor-nis", "attribution": "explicit", "origin_id": "c900",
+    "subject_id": "dprk_forces", "quantity": "killed", "time_scope": "cumulative", "as_of_date_earliest": "2025-04-30",
+    "as_of_date_latest": "2025-04-30", "as_of_date_precision": "day", "as_of_date_basis": "publication",
+    "phrase": "about 600", "hedge_id": "about", "stated_value": "600", "unit": "persons",
+    "paraphrase": "The intelligence service told lawmakers that about 600 soldiers had been killed.", "status": "active",
+}
+
+
+def with_reference(root: Path, source: dict | None = None, claim: dict | None = None) -> tuple[int, int]:
+    """Append the reference source and its claim, changed as given; return their spreadsheet rows."""
+    numbers = []
+    for table, values in (("sources", REFERENCE_SOURCE | (source or {})), ("claims", REFERENCE_CLAIM | (claim or {}))):
+        path = root / "data" / f"{table}.csv"
+        rows = read_rows(path)
+        rows.append([values.get(name, "") for name in rows[0]])
+        write_rows(path, rows)
+        numbers.append(len(rows))
+    return numbers[0], numbers[1]
+
+
+def reference(source=None, claim=None, at=("sources", ""), says=""):
+    """The reference rows with one change; the problem is expected in the changed table's new row, at column at[1]."""
+    def mutate(root):
+        rows = dict(zip(("sources", "claims"), with_reference(root, source, claim)))
+        return f"data/{at[0]}.csv", rows[at[0]], at[1], says
+    return mutate
+
+
 VARIANTS = {
+    "reference claim with a quote": reference(claim={"quote": "About 600 soldiers were killed."}, at=("claims", "quote"),
+                                              says="s900 is a reference source"),
+    "reference claim without a paraphrase": reference(claim={"paraphrase": ""}, at=("claims", "paraphrase"), says="your own words"),
+    "reference source without a URL": reference(source={"url": ""}, at=("sources", "url"), says="a source of kind 'reference' needs it"),
+    "reference source without the date it was read": reference(source={"read_date": ""}, at=("sources", "read_date"), says="needs it"),
+    "reference source read before it was published": reference(source={"read_date": "2025-04-01"}, at=("sources", "published_date_latest"),
+                                                                says="after the page was read (2025-04-01)"),
+    "reference source with an http URL": reference(source={"url": "http://example.org/news"}, at=("sources", "url"), says="expected form"),
+    "reference source with an archived text": reference(source={"text_path": "data/texts/s001.txt"}, at=("sources", "text_path"),
+                                                        says="is for the other kind of source"),
+    "reference source with a first-sentence title": reference(source={"title": "Spy agency briefs lawmakers", "title_kind": "first_sentence"},
+                                                              at=("sources", "title_kind"), says="cannot be 'first_sentence'"),
+    "phrase longer than a figure's words": reference(claim={"phrase": "about 600 of the soldiers sent to the Kursk region"},
+                                                     at=("claims", "phrase"), says="40"),
+    "archived source without its text": cell("sources", "s001", "text_path", "", "a source of kind 'archived' needs it"),
+    "archived claim without a quote": cell("claims", "c007", "quote", "", "copy the sentence that holds the phrase"),
+    "unknown kind of source": cell("sources", "s001", "kind", "webpage", "not one of"),
     "wrong type": cell("claims", "c002", "stated_value", "11k", "not a valid number"),
     "bad date": cell("sources", "s001", "published_date_latest", "2025-02-30", "YYYY-MM-DD"),
     "negative number": cell("claims", "c007", "stated_value", "-300", "below the minimum 0"),
@@ -182,6 +236,11 @@ VARIANTS = {
     "share of a planned deployment": cell("claims", "c010", "base_claim_id", "c021", "is a planned deployment"),
     "share of a later figure": cell("claims", "c010", "base_claim_id", "c020", "after this claim's source"),
 }
+
+
+def test_a_reference_source_and_its_claim_are_valid_without_any_text(package):
+    with_reference(package)
+    assert validate_package(package) == []
 
 
 @pytest.mark.parametrize("name", VARIANTS)
