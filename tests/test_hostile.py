@@ -165,10 +165,11 @@ def test_diff_of_a_damaged_table_is_a_sentence(folder, damage, says, capsys):
 def test_a_row_of_thirty_thousand_commas_is_one_problem(package, capsys):
     """Reported once, for its row, by the file layer (frictionless would copy the row once per
     extra cell: minutes of work for one bad line)."""
+    columns = len((package / "data/claims.csv").read_text(encoding="utf-8").splitlines()[0].split(","))
     with open(package / "data/claims.csv", "a", encoding="utf-8") as f:
         f.write("c999" + "," * 30_000 + "\n")
     code, err = run(["validate", "--root", str(package)], capsys)
     assert code == 1
-    assert err.splitlines()[0] == ("data/claims.csv row 29: the row has 29,972 more cell(s) than the header has columns — "
-                                   "remove them, or quote a value that contains a comma")
+    assert err.splitlines()[0] == (f"data/claims.csv row 29: the row has {30_001 - columns:,} more cell(s) than the header has "
+                                   "columns — remove them, or quote a value that contains a comma")
     assert len(err.splitlines()) == 2

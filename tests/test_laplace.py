@@ -1,6 +1,7 @@
 """The Laplace approximation that fits packages too large for NUTS: its curvature is the
 potential's, its draws follow it, the fit switches to it at the configured size and says
-so, and a mode it does not reach is refused."""
+so, a mode it does not reach is refused, and a curvature that is not positive definite is
+never drawn from."""
 
 import jax
 import jax.numpy as jnp
@@ -69,6 +70,24 @@ def test_a_mode_that_is_not_reached_is_refused_with_what_to_do(full, start):
     impossible = laplace.Settings(**CONFIG["approximation"] | {"mode_distance": 1e-300, "hessians_max": 1})
     with pytest.raises(UsageError, match=r"did not reach the posterior mode.*after 1 Hessian\(s\).*claims_from in estimate/model.toml"):
         laplace.mode(design, start, impossible)
+
+
+def test_a_hessian_that_is_not_positive_definite_sends_lbfgs_on_and_never_draws_from_it(full, start, monkeypatch):
+    design = jax.tree.map(jnp.asarray, full.design)
+    a = laplace.settings(CONFIG)
+    real, calls = laplace.precision_factor, []
+
+    def first_is_not_positive_definite(*args):
+        calls.append(args[1])
+        return None if len(calls) == 1 else real(*args)
+    monkeypatch.setattr(laplace, "precision_factor", first_is_not_positive_definite)
+    centre, factor = laplace.mode(design, start, a)
+    assert len(calls) >= 2
+    scaled = np.linalg.solve(factor, laplace.gradient_at(design, centre))
+    assert np.sqrt(scaled @ scaled) <= a.mode_distance
+    monkeypatch.setattr(laplace, "precision_factor", lambda *args: None)
+    with pytest.raises(UsageError, match=r"not positive definite.*claims_from in estimate/model.toml"):
+        laplace.mode(design, start, a)
 
 
 @pytest.mark.refit
