@@ -87,6 +87,7 @@ def source_files(package: Loaded, args) -> dict[Path, bytes]:
 
 
 def row_of(table, values: dict) -> list[str]:
+    """A row in the table's column order, from named values (empty where none is given)."""
     return [values.get(f["name"], "") for f in table.fields]
 
 
@@ -201,8 +202,7 @@ def claim_row(package: Loaded, args) -> list[str]:
         "phrase": args.phrase, "hedge_id": hedge, "stated_value": value, "stated_low": low, "stated_high": high,
         "unit": args.unit, "quote": quote, "paraphrase": args.paraphrase or "", "note": args.note or "", "status": "active",
     }
-    names = [f["name"] for f in package.tables["claims"].fields]
-    return [values.get(name, "") for name in names]
+    return row_of(package.tables["claims"], values)
 
 
 def claim_files(package: Loaded, args) -> dict[Path, bytes]:
