@@ -73,7 +73,7 @@ OPTIONS = {
         (("--paraphrase",), dict(help="reference sources (required): what was claimed, by whom, about what period, in your own words")),
         (("--subject",), dict(default="dprk_forces", help="the counted force (default: dprk_forces)")),
         (("--hedge",), dict(help="the hedge_id (default: the hedge whose wording the phrase uses, else bare)")),
-        (("--time-scope",), dict(default="cumulative", choices=["cumulative", "increment", "planned"], help="default: cumulative")),
+        (("--time-scope",), dict(default="cumulative", choices=["cumulative", "increment", "planned", "present"], help="default: cumulative")),
         (("--unit",), dict(default="persons", help="default: persons")),
         (("--as-of",), dict(metavar="DATE", type=iso_date, help="the date the text gives for the figure (default: the publication dates)")),
         (("--as-of-latest",), dict(metavar="DATE", type=iso_date, help="the latest that date can be, for a span")),

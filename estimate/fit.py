@@ -133,6 +133,8 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
             reason = "not a troop count"
         elif claim["time_scope"] == "planned":
             reason = "a planned deployment, never mixed with deployed"
+        elif claim["time_scope"] == "present":
+            reason = "troops present at a date, not the total sent: never mixed with deployed"
         elif claim["quantity"] not in base and claim["quantity"] != "casualties":
             reason = f"no latent curve for {claim['quantity']}"
         elif claim["subject_id"] not in config["start"]:
@@ -467,10 +469,26 @@ def as_of_fit(package: Loaded, config: dict, full: Built, known_by: date, main: 
     return part_of(full, part, chains_for(full, restricted(full, part), config))
 
 
+def as_of_dates(published: list[date], months: int) -> list[date]:
+    """The last day of every period of ``months`` calendar months (quarters, for 3) from the
+    first publication to before the last, and the last publication's date: what the record
+    said at the end of each period, and all of it on the day the latest source appeared."""
+    first, last = min(published), max(published)
+    ends = []
+    year, month = first.year, first.month
+    while date(year, month, 1) <= last:
+        following = date(year + month // 12, month % 12 + 1, 1)
+        if month % months == 0 and first <= following - timedelta(days=1) < last:
+            ends.append(following - timedelta(days=1))
+        year, month = following.year, following.month
+    return ends + [last]
+
+
 def as_of_fits(package: Loaded, config: dict, full: Built, main: Fit) -> list[tuple[date, Fit]]:
-    """The as-of fit on each date by which one more source was certainly published: what could
-    have been known then. No sensitivity runs: their range is the band."""
-    dates = sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows})
+    """The as-of fit at the end of each period ([as_of] in model.toml) and on the latest
+    source's date: what could have been known then. No sensitivity runs: their range is the band."""
+    published = [date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows]
+    dates = as_of_dates(published, config["as_of"]["months"])
     fits = [(known_by, as_of_fit(package, config, full, known_by, main)) for known_by in dates]
     return [(known_by, f) for known_by, f in fits if f is not None]
 

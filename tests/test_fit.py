@@ -165,3 +165,30 @@ def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(p
     used, unused = observations(loaded, CONFIG)
     assert "c018" not in {o.claim_id for o in used}
     assert unused["c018"].startswith("retracted")
+
+
+def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_conflicts(package):
+    """'8,000 still fighting in Kursk' is not the total sent: read as deployed, it would pull
+    the curve down and conflict with every total above it."""
+    from conftest import set_cell
+    from estimate.conflicts import conflict_type
+    from estimate.evidence import figures
+    from estimate.fit import observations
+    from estimate.validate import validate_package
+    set_cell(package, "claims", "c023", "time_scope", "present")
+    assert validate_package(package) == []
+    loaded, _ = load(package)
+    used, unused = observations(loaded, CONFIG)
+    assert "c023" not in {o.claim_id for o in used}
+    assert unused["c023"].startswith("troops present at a date")
+    present = next(f for f in figures(loaded) if f.claim_id == "c023")
+    assert all(conflict_type(present, other) is None and conflict_type(other, present) is None for other in figures(loaded))
+
+
+def test_as_of_dates_are_period_ends_before_the_latest_source_and_its_date():
+    from estimate.fit import as_of_dates
+    published = [date(2024, 10, 17), date(2025, 4, 28), date(2025, 4, 26), date(2026, 2, 20)]
+    assert as_of_dates(published, 3) == [date(2024, 12, 31), date(2025, 3, 31), date(2025, 6, 30), date(2025, 9, 30),
+                                         date(2025, 12, 31), date(2026, 2, 20)]
+    assert as_of_dates([date(2025, 3, 31)], 3) == [date(2025, 3, 31)]  # a period's last day is the latest source's: once
+    assert as_of_dates([date(2025, 1, 15), date(2025, 3, 1)], 1) == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 1)]
