@@ -47,6 +47,8 @@ COMMANDS = {
     "reproduce": ("reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
                                     "within each number's tolerance for the fit (README, Reproducibility); exit 1 on any difference"),
     "bump": ("bump:main", "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
+    "coverage": ("coverage:main", "write the README's coverage table (claimants × quantities: assertions, first and last date) "
+                                  "from data/claims.csv"),
     "cite": ("citation:main", "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
@@ -126,7 +128,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # Commands that change the package: one at a time per folder (estimate.outputs.exclusive).
-WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "bump"}
+WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "bump", "coverage"}
 
 
 def terminated(signal_number, frame):
