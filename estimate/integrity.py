@@ -327,6 +327,7 @@ def claim_rows(package: Loaded):
     hedges = package.tables["hedges"].by_key("hedge_id")
     claims = table.by_key("claim_id")
     numerals = numerals_from_rows(r for r in package.tables["numerals"].rows if number(r, "value") is not None)
+    known = known_words(hedges, numerals, package.tables["phrase_words"].rows)
     texts = {sid: source_text(package, s) for sid, s in sources.items()}
     for row in table.rows:
         source = sources.get(row["source_id"])
@@ -335,6 +336,7 @@ def claim_rows(package: Loaded):
         if hedge is not None:
             yield from hedge_wording(table.path, row, hedge, hedges)
             yield from stated_numbers(table.path, row, hedge["rule"], numerals)
+        yield from unknown_words(table.path, row, known)
         yield from date_span(table.path, row, "as_of_date")
         if source is not None:
             yield from as_of_vs_publication(table.path, row, source)
@@ -381,6 +383,29 @@ def whole(phrase: str, quote: str) -> re.Match | None:
     """The first occurrence of the phrase in the quote that is not cut out of a longer word or
     number ('aproximadamente 30' in 'aproximadamente 300', '11' in '11,000')."""
     return re.search(r"(?<!\w)(?<!\d[.,])" + re.escape(phrase) + r"(?!\w)(?![.,]\d)", quote)
+
+
+def known_words(hedges: dict[str, Row], numerals: dict, phrase_words) -> list[str]:
+    """Every wording a phrase may hold besides digits, longest first (so that 'a total of'
+    goes before 'a'): the hedges', the number words and the listed other words."""
+    words = {w for hedge in hedges.values() for w in wordings(hedge)} | set(numerals)
+    words |= {unicodedata.normalize("NFC", r["word"]).strip().lower() for r in phrase_words}
+    return sorted(words, key=len, reverse=True)
+
+
+def unknown_words(path: str, row: Row, known: list[str]):
+    """A word the lexicon does not know would be read as if it were not there: 'reportedly
+    2,700' as a bare 2,700. Each word of a phrase is a number, a hedge's wording or a listed
+    word that changes neither."""
+    rest = unicodedata.normalize("NFC", row["phrase"]).lower()
+    for word in known:
+        rest = re.sub(r"(?<!\w)" + re.escape(word) + r"(?!\w)", " ", rest)
+    left = re.findall(r"[^\W\d_]+", rest)
+    if left:
+        yield Problem(path, row.number, "phrase",
+                      f"'{row['phrase']}' holds '{left[0]}', which is not a number, a hedge's wording or a word in "
+                      "data/phrase_words.csv — if it changes what the figure says, add it to a hedge's wording in "
+                      "data/hedges.csv; if it does not, add it to data/phrase_words.csv with the reason")
 
 
 def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
