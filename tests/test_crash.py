@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, committed, copy_whole, read_rows, set_cell
+from conftest import REPO, NEXT_PATCH, RELEASED, committed, copy_whole, read_rows, set_cell
 from estimate.outputs import JOURNAL, UsageError, exclusive
 
 ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
@@ -23,7 +23,7 @@ ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
 WRITERS = {
     "ranges": (["ranges"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "fit": (["fit"], None),  # the fit's outputs are replaced by marked copies in the child (FAKE_FIT)
-    "bump": (["bump", "0.1.1", "--date", "2026-12-01"], lambda root: edit_changelog(root)),
+    "bump": (["bump", NEXT_PATCH, "--date", "2026-12-31"], lambda root: edit_changelog(root)),
     "new-source": (["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred",
                     "--title", "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia.",
                     "--evidence", "Test fixture.", "--append"], None),
@@ -55,7 +55,7 @@ CHILD = textwrap.dedent("""
 
 def edit_changelog(root: Path) -> None:
     log = root / "CHANGELOG.md"
-    log.write_text(log.read_text(encoding="utf-8").replace("## 0.1.0 — 2026-11-22", "## Unreleased\n\n- A note.\n\n## 0.1.0 — 2026-11-22"),
+    log.write_text(log.read_text(encoding="utf-8").replace(RELEASED, f"## Unreleased\n\n- A note.\n\n{RELEASED}"),
                    encoding="utf-8")
 
 
@@ -121,6 +121,11 @@ def test_sigterm_cleans_up_at_once(states, tmp_path, kill_at):
     assert not [p for p in root.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(JOURNAL)]
 
 
+# The ids the next two claims get: one and two past the package's highest.
+LAST = max(int(r[0][1:]) for r in read_rows(REPO / "data/claims.csv")[1:])
+NEXT, AFTER = f"c{LAST + 1:03d}", f"c{LAST + 2:03d}"
+
+
 def new_claim(root: Path, phrase: str) -> subprocess.Popen:
     # Figures of s001 attributed to a claimant that has none of them yet: valid new rows.
     return subprocess.Popen([sys.executable, "-m", "estimate", "new-claim", "--source", "s001", "--claimant", "ukr-mod",
@@ -138,7 +143,7 @@ def test_a_second_writer_waits_for_the_first(tmp_path):
     _, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     assert "waiting for another command that is changing the package" in err
-    assert [r[0] for r in read_rows(root / "data/claims.csv")][-1] == "c028"
+    assert [r[0] for r in read_rows(root / "data/claims.csv")][-1] == NEXT
 
 
 def test_two_appends_at_once_give_two_claims_with_two_ids(tmp_path):
@@ -148,7 +153,7 @@ def test_two_appends_at_once_give_two_claims_with_two_ids(tmp_path):
         _, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
     rows = read_rows(root / "data/claims.csv")
-    added = {r[0]: r[rows[0].index("phrase")] for r in rows[1:] if r[0] in ("c028", "c029")}
+    added = {r[0]: r[rows[0].index("phrase")] for r in rows[1:] if r[0] in (NEXT, AFTER)}
     assert sorted(added.values()) == ["aproximadamente 300", "hasta 1,000"]
 
 

@@ -81,7 +81,9 @@ def test_published_bands_are_monotone_and_ordered():
             values = [float(r[column]) for r in rows if r[column]]
             assert values == sorted(values), column
         for r in rows:
-            assert float(r["sensitivity_low"]) <= float(r["value_low"]) <= float(r["value_central"]) <= float(r["value_high"]) <= float(r["sensitivity_high"])
+            high, sensitivity_high = (float(r[c]) if r[c] else math.inf for c in ("value_high", "sensitivity_high"))  # empty: open
+            assert (r["value_high"] == "") == (r["high_is_open"] == "true")
+            assert float(r["sensitivity_low"]) <= float(r["value_low"]) <= float(r["value_central"]) <= high <= sensitivity_high
 
 
 def test_published_casualties_dominate_their_components():
@@ -156,15 +158,15 @@ def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(p
     from estimate.fit import observations
     from estimate.ranges import claim_ranges
     from estimate.validate import validate_package
-    set_cell(package, "claims", "c018", "status", "retracted")
-    set_cell(package, "claims", "c018", "status_reason", "0.1.1: test retraction")
+    set_cell(package, "claims", "c026", "status", "retracted")
+    set_cell(package, "claims", "c026", "status_reason", "0.2.1: test retraction")
     assert validate_package(package) == []
     loaded, _ = load(package)
-    assert "c018" in {r["claim_id"] for r in claim_ranges(loaded)}
-    assert "c018" not in {f.claim_id for f in figures(loaded)}
+    assert "c026" in {r["claim_id"] for r in claim_ranges(loaded)}
+    assert "c026" not in {f.claim_id for f in figures(loaded)}
     used, unused = observations(loaded, CONFIG)
-    assert "c018" not in {o.claim_id for o in used}
-    assert unused["c018"].startswith("retracted")
+    assert "c026" not in {o.claim_id for o in used}
+    assert unused["c026"].startswith("retracted")
 
 
 def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_conflicts(package):
