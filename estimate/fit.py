@@ -665,7 +665,7 @@ def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
     """
     log_lik = np.asarray(evaluate_draws(full.design, main.draws).log_p)
     r_eff = sampler.relative_ess(np.exp(log_lik - log_lik.max(axis=0)).reshape(*main.shape, -1))
-    smoothed, khat = sampler.array_stats.psislw(-log_lik.T, r_eff=1.0, axis=-1)
+    smoothed, khat = sampler.leave_one_out_weights(log_lik)
     p = predictive(main)
     result = {}
     for i, o in enumerate(full.obs):

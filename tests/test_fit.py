@@ -15,6 +15,7 @@ from conftest import REPO, read_rows, write_rows
 from estimate.fit import ESTIMATE_COLUMNS, Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
     load_config, posterior, quantiles
 from estimate.ranges import lexicon
+from estimate.sampler import leave_one_out_weights
 from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
 from estimate.outputs import table
 from estimate.tables import load
@@ -118,6 +119,19 @@ def observation(claim_id, low, high, day="2025-01-15", quantity="killed"):
     when = date.fromisoformat(day)
     return Observation(claim_id, "k1", SUBJECT, quantity, "count", (quantity,), (when,), when, None,
                        math.log1p(low), math.log1p(high), low == high, ("k1", "losses"), "adversary", landing("count", low, high))
+
+
+def test_leave_one_out_weights_give_the_posterior_without_the_claim():
+    # A prior N(0, 1) and one claim y = 3 read with noise N(0, 2^2): the posterior is
+    # N(0.6, 0.8). Without the claim the prior is back: mean 0, variance 1 (weights the wrong
+    # way round give mean 1).
+    theta = np.random.default_rng(1).normal(0.6, math.sqrt(0.8), 20000)
+    log_lik = (-0.5 * ((3.0 - theta) / 2) ** 2)[:, None]
+    log_weights, k = leave_one_out_weights(log_lik)
+    w = np.exp(log_weights[0] - np.logaddexp.reduce(log_weights[0]))
+    assert abs(np.sum(w * theta)) < 0.05
+    assert abs(np.sum(w * theta**2) - 1.0) < 0.1
+    assert k[0] < 0.5
 
 
 def test_a_single_claim_gives_a_band_around_it():
