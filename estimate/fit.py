@@ -111,6 +111,11 @@ def middle(earliest: date, latest: date) -> date:
     return earliest + timedelta(days=(latest - earliest).days // 2)
 
 
+def window_days(claim: dict) -> int:
+    """The longest an increment's window can be: from its earliest start to its latest end."""
+    return (date.fromisoformat(claim["as_of_date_latest"]) - date.fromisoformat(claim["window_start_date_earliest"])).days
+
+
 def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_by: date | None = None):
     """Claims usable by the fit, and why each other claim is not used."""
     ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
@@ -141,6 +146,9 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
             reason = f"no start date for {claim['subject_id']} in estimate/model.toml"
         elif claim["time_scope"] == "increment" and not claim["window_start_date_earliest"]:
             reason = "an increment whose window start is not stated"
+        elif claim["time_scope"] == "increment" and window_days(claim) < config["knot_days"]:
+            reason = (f"a rise over at most {window_days(claim)} days, shorter than the curves' {config['knot_days']}-day knots: "
+                      "a curve straight between knots would read one battle's toll as a steady rate")
         if reason:
             unused[claim_id] = reason
             continue

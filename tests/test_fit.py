@@ -201,6 +201,23 @@ def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_con
     assert all(conflict_type(present, other) is None and conflict_type(other, present) is None for other in figures(loaded))
 
 
+def test_a_rise_over_fewer_days_than_a_knot_is_kept_out_of_the_fit_and_one_over_a_knot_is_used(package):
+    """c075: 50 killed in the battles of 14-17 December 2024. A curve straight between knots 28
+    days apart would read three days' toll as a steady rate, about 470 a month."""
+    from conftest import set_cell
+    from estimate.fit import observations
+    from estimate.validate import validate_package
+    loaded, _ = load(package)
+    used, unused = observations(loaded, CONFIG)
+    assert "c075" not in {o.claim_id for o in used}
+    assert unused["c075"].startswith("a rise over at most 3 days, shorter than the curves' 28-day knots")
+    for column in ("window_start_date_earliest", "window_start_date_latest"):
+        set_cell(package, "claims", "c075", column, "2024-11-19")
+    assert validate_package(package) == []
+    used, unused = observations(load(package)[0], CONFIG)
+    assert "c075" in {o.claim_id for o in used} and "c075" not in unused
+
+
 def test_as_of_dates_are_period_ends_before_the_latest_source_and_its_date():
     from estimate.fit import as_of_dates
     published = [date(2024, 10, 17), date(2025, 4, 28), date(2025, 4, 26), date(2026, 2, 20)]
