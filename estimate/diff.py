@@ -67,6 +67,11 @@ def contained(root: Path, rel) -> Path | None:
 UNPACK_LIMIT = 64 * 2**20
 
 
+def no_room(folder: Path, error: OSError) -> str:
+    return (f"cannot unpack the release zip into the temporary folder {folder} ({error.strerror or error}) — free space "
+            "there, or set TMPDIR to a folder with room")
+
+
 def unpack(path: Path, where: Path) -> Path | None:
     """From a release zip, only what diff reads: the descriptor and the CSV tables it lists,
     each refused beyond UNPACK_LIMIT. Returns the folder that holds the descriptor."""
@@ -85,8 +90,11 @@ def unpack(path: Path, where: Path) -> Path | None:
                     raise UsageError(f"{name} in {path} unpacks to more than {UNPACK_LIMIT // 2**20} MB — not a release of "
                                      "this package; compare release zips made by 'make release'")
                 target = where / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                except OSError as error:
+                    raise UsageError(no_room(where.parent, error)) from None
 
             take(found[0])
             descriptor = json.loads((where / found[0]).read_text(encoding="utf-8"))
@@ -103,7 +111,10 @@ def open_side(path: Path, stack: ExitStack) -> Side:
     """A package folder as it is, or what diff needs of a release zip, unpacked into a
     temporary folder."""
     if zipfile.is_zipfile(path):
-        where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
+        try:
+            where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
+        except OSError as error:
+            raise UsageError(no_room(Path(tempfile.gettempdir()), error)) from None
         root = unpack(path, where)
     elif path.is_dir():
         root = path if (path / DESCRIPTOR).is_file() else None

@@ -5,7 +5,10 @@ non-zero exit, never a traceback, and no file changes.
 test_crash.py; broken cells in test_validate.py.)
 """
 
+import errno
 import json
+import os
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -143,6 +146,31 @@ def test_diff_never_reads_a_file_outside_the_version(folder, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "THE SECRET" not in captured.out + captured.err and "Traceback" not in captured.err
     assert code in (1, 2)
+
+
+def test_diff_with_a_full_temporary_disk_says_where_to_make_room(folder, tmp_path, monkeypatch, capsys):
+    release = zipped(tmp_path, {"v/datapackage.json": (folder / "datapackage.json").read_bytes(),
+                                "v/data/claims.csv": (folder / "data/claims.csv").read_bytes()})
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(Path, "write_bytes", full)
+    code, err = run(["diff", str(release), str(folder)], capsys)
+    assert code == 2 and err == (f"cannot unpack the release zip into the temporary folder {temporary} (No space left on "
+                                 "device) — free space there, or set TMPDIR to a folder with room\n")
+    assert list(temporary.iterdir()) == []
+
+
+def test_diff_of_a_version_with_no_claims_lists_every_claim_as_removed(folder, capsys):
+    rows = read_rows(folder / "data/claims.csv")
+    write_rows(folder / "data/claims.csv", rows[:1])
+    code = main(["diff", str(REPO), str(folder)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("REMOVED: the versioning policy keeps every row") == len(rows) - 1
 
 
 def word_for_a_number(root: Path) -> None:
