@@ -24,6 +24,9 @@ WRITERS = {
     "ranges": (["ranges"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "fit": (["fit"], None),  # the fit's outputs are replaced by marked copies in the child (FAKE_FIT)
     "bump": (["bump", NEXT_PATCH, "--date", "2026-12-31"], lambda root: edit_changelog(root)),
+    "conflicts": (["conflicts"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
+    "baselines": (["baselines"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
+    "xlsx": (["xlsx"], lambda root: set_cell(root, "claims", "c001", "note", "A note changed for the test.")),
     "new-source": (["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred",
                     "--title", "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia.",
                     "--evidence", "Test fixture.", "--append"], None),
@@ -94,7 +97,8 @@ def states(tmp_path_factory) -> dict:
     return result
 
 
-CASES = [(writer, k) for writer, renames in {"ranges": 3, "fit": 7, "bump": 5, "new-source": 5}.items() for k in range(1, renames + 1)]
+RENAMES = {"ranges": 3, "conflicts": 3, "baselines": 3, "xlsx": 3, "fit": 7, "bump": 5, "new-source": 5}
+CASES = [(writer, k) for writer, renames in RENAMES.items() for k in range(1, renames + 1)]
 
 
 @pytest.mark.parametrize("writer, kill_at", CASES)
