@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, NEXT_PATCH, RELEASED, committed, copy_whole, read_rows, set_cell
+from conftest import REPO, NEXT_PATCH, RELEASED, VERSION, committed, copy_whole, read_rows, set_cell
 from estimate.outputs import JOURNAL, UsageError, exclusive
 
 ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
@@ -27,6 +27,7 @@ WRITERS = {
     "conflicts": (["conflicts"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "baselines": (["baselines"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "xlsx": (["xlsx"], lambda root: set_cell(root, "claims", "c001", "note", "A note changed for the test.")),
+    "figures": (["figures"], lambda root: new_version(root)),  # every footer names the version
     "new-source": (["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred",
                     "--title", "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia.",
                     "--evidence", "Test fixture.", "--append"], None),
@@ -54,6 +55,12 @@ CHILD = textwrap.dedent("""
     from estimate.cli import main
     sys.exit(main(sys.argv[3:]))
 """)
+
+
+def new_version(root: Path) -> None:
+    descriptor = root / "datapackage.json"
+    descriptor.write_text(descriptor.read_text(encoding="utf-8").replace(f'"version": "{VERSION}"', f'"version": "{NEXT_PATCH}"', 1),
+                          encoding="utf-8")
 
 
 def edit_changelog(root: Path) -> None:
@@ -98,12 +105,17 @@ def states(tmp_path_factory) -> dict:
 
 
 RENAMES = {"ranges": 3, "conflicts": 3, "baselines": 3, "xlsx": 3, "fit": 7, "bump": 5, "new-source": 5}
-CASES = [(writer, k) for writer, renames in RENAMES.items() for k in range(1, renames + 1)]
+# The figures are 26 files, a few seconds of drawing per kill: killed while journalling, at
+# the first file's rename and at the last's (LAST_RENAME).
+LAST_RENAME = -1
+CASES = [(writer, k) for writer, renames in RENAMES.items() for k in range(1, renames + 1)] + [
+    ("figures", k) for k in (1, 2, 3, LAST_RENAME)]
 
 
 @pytest.mark.parametrize("writer, kill_at", CASES)
 def test_a_kill_at_any_rename_leaves_all_old_or_all_new_files(states, tmp_path, writer, kill_at):
     before, after, renames = states[writer]
+    kill_at = renames if kill_at == LAST_RENAME else kill_at
     assert kill_at <= renames
     root = prepared(tmp_path / "package", writer)
     killed = child(root, writer, kill_at)
