@@ -28,6 +28,7 @@ WRITERS = {
     "baselines": (["baselines"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "xlsx": (["xlsx"], lambda root: set_cell(root, "claims", "c001", "note", "A note changed for the test.")),
     "figures": (["figures"], lambda root: new_version(root)),  # every footer names the version
+    "release": (["release"], None),  # from a clean commit (prepared)
     "new-source": (["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred",
                     "--title", "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia.",
                     "--evidence", "Test fixture.", "--append"], None),
@@ -85,7 +86,7 @@ def prepared(where: Path, writer: str) -> Path:
     change = WRITERS[writer][1]
     if change:
         change(root)
-    return committed(root) if writer == "bump" else root
+    return committed(root) if writer in ("bump", "release") else root
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +105,7 @@ def states(tmp_path_factory) -> dict:
     return result
 
 
-RENAMES = {"ranges": 3, "conflicts": 3, "baselines": 3, "xlsx": 3, "fit": 7, "bump": 5, "new-source": 5}
+RENAMES = {"ranges": 3, "conflicts": 3, "baselines": 3, "xlsx": 3, "fit": 7, "bump": 5, "new-source": 5, "release": 3}
 # The figures are 26 files, a few seconds of drawing per kill: killed while journalling, at
 # the first file's rename and at the last's (LAST_RENAME).
 LAST_RENAME = -1
