@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from estimate.outputs import UsageError, exclusive, recover
+from estimate.outputs import ForeignJournal, UsageError, exclusive, recover
 
 
 def share(text: str) -> float:
@@ -140,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     # Each command's module is imported only when it runs: matplotlib, scipy and
     # frictionless take seconds to import, and most commands need one of them at most.
+    if args.root.exists() and not args.root.is_dir():
+        print(f"--root {args.root} is a file, not a folder — give the package folder, the one that holds datapackage.json",
+              file=sys.stderr)
+        return 2
     module, function = args.run.split(":")
     run = getattr(importlib.import_module(f"estimate.{module}"), function)
     if args.command not in WRITERS:
@@ -148,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with exclusive(args.root, wait=0):
                 recover(args.root)
+        except ForeignJournal as error:
+            print(error, file=sys.stderr)
+            return 2
         except UsageError:
             pass
         return run(args)
