@@ -74,7 +74,9 @@ def test_a_symlink_that_leaves_the_folder_is_refused(package, capsys):
 
 @pytest.mark.parametrize("output, says", [
     ("data/claims.csv", "--output data/claims.csv is a file of the package, and an input is never an output"),
-    ("datapackage.json", "--output datapackage.json is a file of the package"),
+    ("datapackage.json", "--output datapackage.json is not a .csv file name — ranges writes a CSV table"),
+    ("CITATION.cff", "--output CITATION.cff is not a .csv file name"),
+    (".stamps/fit.json", "--output .stamps/fit.json is not a .csv file name"),
     ("data/derived/estimates.csv", "--output data/derived/estimates.csv is a file of the package"),
     (OUTSIDE, "../outside.csv is not a file inside the package folder"),
     ("/tmp/ranges-anywhere.csv", "/tmp/ranges-anywhere.csv is not a file inside the package folder"),
