@@ -58,7 +58,32 @@ def fields_as_strings(root):
     write_descriptor(root, d)
 
 
+def edited(change):
+    def edit(root):
+        d = descriptor_of(root)
+        change(d)
+        write_descriptor(root, d)
+    return edit
+
+
+def claims_resource(d: dict) -> dict:
+    return next(r for r in d["resources"] if r["name"] == "claims")
+
+
 DESCRIPTORS = {
+    "no version": (edited(lambda d: d.pop("version")), "datapackage.json column version: is missing — write the released version"),
+    "a version that is not SemVer": (edited(lambda d: d.update(version="1")), "column version: '1' is not a version"),
+    "a version in other digits": (edited(lambda d: d.update(version="١.٠.٠")), "is not a version such as 0.2.0"),
+    "no licence": (edited(lambda d: d.pop("licenses")), "column licenses: a list of licences, each with a name"),
+    "a resource name too long for a sheet": (edited(lambda d: claims_resource(d).update(name="c" * 32)),
+                                             "is not a resource name: up to 31 lower-case letters"),
+    "a resource name with a slash": (edited(lambda d: claims_resource(d).update(name="claim/s")), "'claim/s' is not a resource name"),
+    "a field type frictionless lacks": (edited(lambda d: claims_resource(d)["schema"]["fields"][0].update(type="strng")),
+                                        "'strng' is not a Table Schema type"),
+    "a description longer than a cell": (edited(lambda d: d.update(description="x" * 40_000)),
+                                         "column description: the text has 40,000 characters, more than a spreadsheet cell holds"),
+    "a key given twice": (lambda root: write_descriptor(root, (root / "datapackage.json").read_text(encoding="utf-8").replace(
+        '"version":', '"version": "0.0.1", "version":', 1)), "datapackage.json column version: the key appears twice in one object"),
     "nested a million deep": (lambda root: write_descriptor(root, "[" * 1_000_000 + "]" * 1_000_000), "is nested too deeply"),
     "a list, not an object": (lambda root: write_descriptor(root, "[]"), "has no list of resources"),
     "a table without a schema": (no_schema, "a table needs a schema with its list of fields"),
