@@ -71,7 +71,11 @@ def with_table(readme: str, block: str) -> str:
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
-    readme = (package.root / README).read_text(encoding="utf-8")
+    try:
+        readme = (package.root / README).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot read {README} in {package.root} ({getattr(error, 'strerror', None) or error.__class__.__name__}) — "
+                         "restore it as UTF-8 text (git checkout README.md) and run the command again; nothing was written.") from None
     return {README: with_table(readme, table(package)).encode("utf-8")}
 
 

@@ -8,6 +8,7 @@ test_crash.py; broken cells in test_validate.py.)
 import errno
 import json
 import os
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -227,3 +228,44 @@ def test_a_row_of_thirty_thousand_commas_is_one_problem(package, capsys):
     assert err.splitlines()[0] == (f"data/claims.csv row {rows}: the row has {30_001 - columns:,} more cell(s) than the header has "
                                    "columns — remove them, or quote a value that contains a comma")
     assert len(err.splitlines()) == 2
+
+
+# ---------------------------------------------------------------- CITATION.cff and README.md
+
+def citation_edited(old: str, new: str):
+    def edit(root):
+        path = root / "CITATION.cff"
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return edit
+
+
+CITATIONS = {
+    "an impossible date": (lambda root: (root / "CITATION.cff").write_text(re.sub(
+        r"(?m)^date-released: .*$", 'date-released: "2026-13-45"', (root / "CITATION.cff").read_text(encoding="utf-8")),
+        encoding="utf-8"), "date-released '2026-13-45' is not a date: write it as YYYY-MM-DD"),
+    "no authors": (citation_edited("authors:", "writers:"), "has no authors"),
+    "broken YAML": (citation_edited("authors:", "authors: ["), "is not valid YAML (line"),
+    "not UTF-8": (lambda root: (root / "CITATION.cff").write_bytes((root / "CITATION.cff").read_bytes() + b"\xe9\xff"), "is not UTF-8"),
+    "missing": (lambda root: (root / "CITATION.cff").unlink(), "CITATION.cff in"),
+}
+
+
+@pytest.mark.parametrize("case", CITATIONS)
+@pytest.mark.parametrize("command", ["cite", "xlsx"])
+def test_a_broken_citation_file_is_a_sentence(folder, case, command, capsys):
+    damage, says = CITATIONS[case]
+    damage(folder)
+    before = snapshot(folder)
+    code, err = run([command, "--root", str(folder)], capsys)
+    assert code in (1, 2) and says in err and err.count("\n") == 1
+    assert snapshot(folder) == before
+
+
+def test_a_readme_that_is_not_utf8_is_a_sentence_to_coverage(folder, capsys):
+    (folder / "README.md").write_bytes((folder / "README.md").read_bytes() + b"\xe9\xff")
+    before = snapshot(folder)
+    code, err = run(["coverage", "--root", str(folder)], capsys)
+    assert code == 2 and err.startswith("cannot read README.md in") and "restore it as UTF-8 text" in err
+    assert snapshot(folder) == before
