@@ -17,7 +17,7 @@ import yaml
 
 from estimate.outputs import UsageError
 from estimate.problems import Problem
-from estimate.tables import DESCRIPTOR, Loaded
+from estimate.tables import DESCRIPTOR, VERSION, Loaded
 
 CITATION = "CITATION.cff"
 CHANGELOG = "CHANGELOG.md"
@@ -98,12 +98,11 @@ def citation(root: Path) -> dict:
     return cff
 
 
-SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 def parts(version: str) -> tuple[int, int, int] | None:
     """MAJOR.MINOR.PATCH as numbers, or None if ``version`` is not written that way."""
-    match = SEMVER.match(str(version))
+    match = VERSION.fullmatch(str(version))
     return tuple(int(p) for p in match.groups()) if match else None
 
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
 WRITERS = {
     "ranges": (["ranges"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "fit": (["fit"], None),  # the fit's outputs are replaced by marked copies in the child (FAKE_FIT)
-    "bump": (["bump", NEXT_PATCH, "--date", "2026-12-31"], lambda root: edit_changelog(root)),
+    "bump": (["bump", NEXT_PATCH, "--date", date.today().isoformat()], lambda root: edit_changelog(root)),
     "conflicts": (["conflicts"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "baselines": (["baselines"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "xlsx": (["xlsx"], lambda root: set_cell(root, "claims", "c001", "note", "A note changed for the test.")),

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import date
 
 import jsonschema
 import pytest
@@ -119,21 +120,28 @@ def test_make_cite_prints_the_current_version():
 def test_bump_writes_the_version_and_date_in_all_three_places(release):
     from estimate.cli import main
     edit(release / "CHANGELOG.md", RELEASED, f"## Unreleased\n\n### Claims corrected\n- c011: note.\n\n{RELEASED}")
-    assert main(["bump", NEXT_PATCH, "--date", "2099-12-01", "--root", str(release)]) == 0
+    today = date.today().isoformat()
+    assert main(["bump", NEXT_PATCH, "--date", today, "--root", str(release)]) == 0
     descriptor = json.loads((release / "datapackage.json").read_text(encoding="utf-8"))
-    assert (descriptor["version"], descriptor["created"]) == (NEXT_PATCH, "2099-12-01T00:00:00Z")
-    assert f"## {NEXT_PATCH} — 2099-12-01\n" in (release / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert (descriptor["version"], descriptor["created"]) == (NEXT_PATCH, f"{today}T00:00:00Z")
+    assert f"## {NEXT_PATCH} — {today}\n" in (release / "CHANGELOG.md").read_text(encoding="utf-8")
     cff = yaml.safe_load((release / "CITATION.cff").read_text(encoding="utf-8"))
-    assert (cff["version"], cff["date-released"]) == (NEXT_PATCH, "2099-12-01")
+    assert (cff["version"], cff["date-released"]) == (NEXT_PATCH, today)
     assert problems(release) == []
 
 
-@pytest.mark.parametrize("version, says", [(VERSION, f"is not after the current version {VERSION}"),
-                                           ("1.0", "is not a version"),
-                                           (NEXT_MINOR, "no '## Unreleased' heading")])
-def test_bump_refuses_and_changes_nothing(release, version, says, capsys):
+@pytest.mark.parametrize("version, when, says", [
+    (VERSION, None, f"is not after the current version {VERSION}"),
+    ("1.0", None, "is not a version"),
+    (NEXT_MINOR + "\n", None, "is not a version"),
+    ("١.٠.٠", None, "is not a version"),
+    (NEXT_MINOR, None, "no '## Unreleased' heading"),
+    (NEXT_MINOR, "2020-01-01", f"2020-01-01 is before {CREATED}, the date of the current version {VERSION}"),
+    (NEXT_MINOR, "9999-12-31", "9999-12-31 is in the future — a version is dated the day it is released"),
+])
+def test_bump_refuses_and_changes_nothing(release, version, when, says, capsys):
     from estimate.cli import main
     before = {p: p.read_bytes() for p in release.rglob("*") if p.is_file()}
-    assert main(["bump", version, "--root", str(release)]) == 2
+    assert main(["bump", version, "--root", str(release)] + (["--date", when] if when else [])) == 2
     assert says in capsys.readouterr().err
     assert {p: p.read_bytes() for p in release.rglob("*") if p.is_file()} == before
