@@ -13,7 +13,7 @@ from itertools import chain
 
 from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
 from estimate.problems import Problem, shown
-from estimate.tables import DESCRIPTOR, Loaded, Row
+from estimate.tables import CELL_LIMIT, DESCRIPTOR, Loaded, Row
 
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula.
 FORMULA_STARTS = {"=": "'='", "+": "'+'", "-": "'-'", "@": "'@'", "\t": "a tab", "\r": "a carriage return"}
@@ -40,6 +40,7 @@ def check(package: Loaded) -> list[Problem]:
         formula_cells(package),
         plain_numbers(package),
         cell_lengths(package),
+        invisible_characters(package),
         unique_keys(package),
         hedge_rules(package),
         source_rows(package),
@@ -109,11 +110,6 @@ def plain_numbers(package: Loaded):
                                                                   "spaces, infinity or other digits)")
 
 
-# The most characters a spreadsheet cell holds (Excel and LibreOffice): a longer note could
-# not be opened, nor written to the workbook.
-CELL_LIMIT = 32767
-
-
 def cell_lengths(package: Loaded):
     for table in package.tables.values():
         for row in table.rows:
@@ -121,6 +117,23 @@ def cell_lengths(package: Loaded):
                 if len(value) > CELL_LIMIT:
                     yield Problem(table.path, row.number, column, f"holds {len(value):,} characters, more than a spreadsheet cell can "
                                                                   f"({CELL_LIMIT:,}) — shorten it")
+
+
+# Characters a reader never sees: control characters (a spreadsheet shows NUL as _x0000_
+# or nothing; ESC can recolour a terminal) and the marks that reverse the order in which
+# text is displayed, so a cell could read otherwise than it is. Line breaks and tabs stay.
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def invisible_characters(package: Loaded):
+    for table in package.tables.values():
+        for row in table.rows:
+            for column, value in row.cells.items():
+                found = INVISIBLE.search(value)
+                if found:
+                    yield Problem(table.path, row.number, column, f"holds the invisible character U+{ord(found.group()):04X} at "
+                                                                  f"character {found.start() + 1:,} — delete it: a reader cannot "
+                                                                  "see it, and spreadsheets show it as a code or reorder the text")
 
 
 def unique_keys(package: Loaded):
