@@ -895,11 +895,13 @@ def fitted(package: Loaded, config: dict | None = None) -> Fitted:
               DERIVED / "claimant_bias.csv": (BIAS_COLUMNS, bias_rows(runs.main, names)),
               DERIVED / "claim_fit.csv": (CLAIM_COLUMNS, claim_rows(package, runs.main, runs.left_out))}
     outputs = {path: table(header, columns.rows) for path, (header, columns) in tables.items()}
-    cells, measured = {}, {"standard_errors": tolerances.contract()["standard_errors"], "columns": {}}
-    for path, rule in tolerances.rules().items():
-        if Path(path) in tables:
-            cells[path] = tolerances.cell_tolerances(rule, outputs[Path(path)], tables[Path(path)][1].errors)
-            measured["columns"][Path(path).name] = tolerances.largest(rule, outputs[Path(path)], cells[path])
+    held = {path: rule for path, rule in tolerances.rules().items() if Path(path) in tables}
+    count = sum(tolerances.compared(rule, outputs[Path(path)]) for path, rule in held.items())
+    k = tolerances.standard_errors(count)
+    cells, measured = {}, {"numbers_compared": count, "standard_errors": round(k, 2), "columns": {}}
+    for path, rule in held.items():
+        cells[path] = tolerances.cell_tolerances(rule, outputs[Path(path)], tables[Path(path)][1].errors, k)
+        measured["columns"][Path(path).name] = tolerances.largest(rule, outputs[Path(path)], cells[path])
     cells[str(DERIVED / "fit.json")] = {}
     outputs[DERIVED / "fit.json"] = json_text(summary(config, records, measured)).encode("utf-8")
     return Fitted(outputs, cells)
