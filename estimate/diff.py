@@ -78,9 +78,16 @@ def unpack(path: Path, where: Path) -> Path | None:
     try:
         with zipfile.ZipFile(path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
+            if len(infos) < len(archive.infolist()):
+                twice = next(n for n in infos if sum(i.filename == n for i in archive.infolist()) > 1)
+                raise UsageError(f"{path} holds {twice} twice — a release zip holds each file once; compare release zips made "
+                                 "by 'make release'")
             found = sorted((n for n in infos if n.rsplit("/", 1)[-1] == DESCRIPTOR and n.count("/") <= 1 and within(where, n)), key=len)
             if not found:
                 return None
+            if len(found) > 1:
+                raise UsageError(f"{path} holds {len(found)} descriptors ({', '.join(found)}) — a release zip holds one package; "
+                                 "compare release zips made by 'make release'")
             top = found[0][: -len(DESCRIPTOR)]
 
             def take(name: str) -> None:
@@ -100,7 +107,10 @@ def unpack(path: Path, where: Path) -> Path | None:
             descriptor = json.loads((where / found[0]).read_text(encoding="utf-8"))
             for resource in descriptor.get("resources", []) if isinstance(descriptor, dict) else []:
                 rel = resource.get("path") if isinstance(resource, dict) else None
-                if isinstance(rel, str) and rel.endswith(".csv") and top + rel in infos and within(where, top + rel):
+                if isinstance(rel, str) and rel.endswith(".csv") and within(where, top + rel):
+                    if top + rel not in infos:
+                        raise UsageError(f"{path} lists {rel} in its descriptor but does not hold it — not a whole release; "
+                                         "compare release zips made by 'make release'")
                     take(top + rel)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as error:
         raise UsageError(f"{path} cannot be read as a release zip ({error}) — give a zip made by 'make release'") from None

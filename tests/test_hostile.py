@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -154,12 +155,33 @@ def test_diff_of_a_corrupted_zip(folder, tmp_path, capsys):
 
 
 def test_diff_unpacks_only_what_it_reads_and_never_a_bomb(folder, tmp_path, capsys):
-    descriptor = (folder / "datapackage.json").read_bytes()
-    bomb = zipped(tmp_path, {"v/datapackage.json": descriptor, "v/data/claims.csv": b"0" * (UNPACK_LIMIT + 1),
-                             "v/../../escaped.txt": b"outside"})
+    tables = {f"v/{r['path']}": (folder / r["path"]).read_bytes() for r in descriptor_of(folder)["resources"]
+              if r["path"].endswith(".csv")}
+    bomb = zipped(tmp_path, {"v/datapackage.json": (folder / "datapackage.json").read_bytes(), **tables,
+                             "v/data/claims.csv": b"0" * (UNPACK_LIMIT + 1), "v/../../escaped.txt": b"outside"})
     code, err = run(["diff", str(bomb), str(folder)], capsys)
     assert code == 2 and "unpacks to more than 64 MB" in err
     assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+@pytest.mark.parametrize("entries, says", [
+    (lambda d, c: {"a/datapackage.json": d, "b/datapackage.json": d}, "holds 2 descriptors (a/datapackage.json, b/datapackage.json)"),
+    (lambda d, c: {"a/datapackage.json": d, "a/data/claims.csv": c}, "lists data/sources.csv in its descriptor but does not hold it"),
+])
+def test_diff_of_a_zip_that_is_not_one_whole_release(folder, tmp_path, entries, says, capsys):
+    release = zipped(tmp_path, entries((folder / "datapackage.json").read_bytes(), (folder / "data/claims.csv").read_bytes()))
+    code, err = run(["diff", str(release), str(folder)], capsys)
+    assert code == 2 and says in err and err.count("\n") == 1
+
+
+def test_diff_of_a_zip_with_one_entry_twice(folder, tmp_path, capsys):
+    release = tmp_path / "twice.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(release, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate it is told to write
+        for _ in range(2):
+            archive.writestr("a/datapackage.json", (folder / "datapackage.json").read_bytes())
+    code, err = run(["diff", str(release), str(folder)], capsys)
+    assert code == 2 and "holds a/datapackage.json twice" in err
 
 
 def test_diff_never_reads_a_file_outside_the_version(folder, tmp_path, capsys):
