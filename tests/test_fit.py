@@ -134,6 +134,24 @@ def test_leave_one_out_weights_give_the_posterior_without_the_claim():
     assert k[0] < 0.5
 
 
+def test_an_importance_weighted_mean_of_slowly_mixing_draws_has_an_honest_error():
+    """Draws that mix slowly (autocorrelation 0.95: some 40 draws per independent one) give
+    a mean whose error the independent-draws formula puts at a sixth of the truth."""
+    from estimate.fit import weighted
+    rng = np.random.default_rng(5)
+    chains, n, rho = 4, 1000, 0.95
+
+    def draws():
+        shocks = rng.standard_normal((chains, n)) * math.sqrt(1 - rho**2)
+        x = np.empty((chains, n))
+        x[:, 0] = rng.standard_normal(chains)
+        for t in range(1, n):
+            x[:, t] = rho * x[:, t - 1] + shocks[:, t]
+        return x.reshape(-1)
+    means, errors = zip(*(weighted(draws(), np.zeros(chains * n), 1.0, chains) for _ in range(200)))
+    assert 0.6 < np.median(errors) / np.std(means) < 1.5
+
+
 def test_a_single_claim_gives_a_band_around_it():
     fit = posterior(build_design([observation("c1", 240, 375)], {}, CONFIG, "neutral"), CONFIG)
     [low, central, high] = quantiles(curve_draws(fit, SUBJECT, ("killed",), [date(2025, 1, 15)]))[:, 0]
