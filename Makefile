@@ -31,6 +31,11 @@ STAMPS := .stamps
 FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
 FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
+# Ctrl-C or a kill while a command runs: make would delete each target whose file changed
+# meanwhile. Every command writes all its outputs or none (and a killed one is finished or
+# undone by the next), so the files on disk are always a complete set: keep them.
+.PRECIOUS: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) $(FIGURES)
+
 .PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release reproduce test check bench clean requirements
 
 # $(call run,COMMAND,OUTPUTS): run 'python -m estimate COMMAND' unless the contents of its

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from estimate.outputs import UsageError, commit
 from estimate.tables import DESCRIPTOR, descriptor_bytes, read_descriptor
-from estimate.versions import CHANGELOG, CITATION, parts
+from estimate.versions import CHANGELOG, CITATION, parts, released
 
 def replace_once(text: str, pattern: str, new: str, file: str, what: str) -> str:
     result, count = re.subn(pattern, new, text, count=1, flags=re.MULTILINE)
@@ -31,6 +31,11 @@ def bumped(root: Path, version: str, day: date) -> dict[Path, bytes]:
         raise UsageError(f"{version!r} is not a version — write it as MAJOR.MINOR.PATCH, e.g. 0.2.0")
     if parts(version) <= (parts(current) or (0, 0, 0)):
         raise UsageError(f"{version} is not after the current version {current} — choose a later one (see README, Versions)")
+    if day > date.today():
+        raise UsageError(f"{day} is in the future — a version is dated the day it is released (today, {date.today()}, by default)")
+    if released(descriptor) and day < date.fromisoformat(released(descriptor)):
+        raise UsageError(f"{day} is before {released(descriptor)}, the date of the current version {current} — date the new "
+                         "one on or after it")
     descriptor["version"], descriptor["created"] = version, f"{day.isoformat()}T00:00:00Z"
     citation = (root / CITATION).read_text(encoding="utf-8")
     citation = replace_once(citation, r"^version: .*$", f'version: "{version}"', CITATION, "'version:' line")

@@ -4,8 +4,8 @@ import json
 import sys
 from datetime import date
 
-import yaml
 
+from estimate.outputs import UsageError
 from estimate.tables import DESCRIPTOR
 from estimate.versions import CITATION, citation
 
@@ -77,8 +77,11 @@ def main(args) -> int:
     try:
         cff = citation(args.root)
         name = json.loads((args.root / DESCRIPTOR).read_text(encoding="utf-8"))["name"]
-    except (OSError, ValueError, KeyError, yaml.YAMLError) as error:
-        print(f"cannot read {CITATION} and {DESCRIPTOR} in {args.root} ({error}) — run the command from the package folder", file=sys.stderr)
+    except UsageError as error:
+        print(error, file=sys.stderr)
+        return 1
+    except (OSError, ValueError, KeyError) as error:
+        print(f"cannot read {DESCRIPTOR} in {args.root} ({error}) — run the command from the package folder", file=sys.stderr)
         return 1
     print("APA:")
     print(apa(cff))

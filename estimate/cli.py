@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from estimate.outputs import UsageError, exclusive, recover
+from estimate.outputs import ForeignJournal, UsageError, exclusive, recover
 
 
 def share(text: str) -> float:
@@ -47,6 +47,8 @@ COMMANDS = {
     "reproduce": ("reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
                                     "within each number's tolerance for the fit (README, Reproducibility); exit 1 on any difference"),
     "bump": ("bump:main", "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
+    "coverage": ("coverage:main", "write the README's coverage table (claimants × quantities: assertions, first and last date) "
+                                  "from data/claims.csv"),
     "cite": ("citation:main", "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
@@ -73,7 +75,7 @@ OPTIONS = {
         (("--paraphrase",), dict(help="reference sources (required): what was claimed, by whom, about what period, in your own words")),
         (("--subject",), dict(default="dprk_forces", help="the counted force (default: dprk_forces)")),
         (("--hedge",), dict(help="the hedge_id (default: the hedge whose wording the phrase uses, else bare)")),
-        (("--time-scope",), dict(default="cumulative", choices=["cumulative", "increment", "planned"], help="default: cumulative")),
+        (("--time-scope",), dict(default="cumulative", choices=["cumulative", "increment", "planned", "present"], help="default: cumulative")),
         (("--unit",), dict(default="persons", help="default: persons")),
         (("--as-of",), dict(metavar="DATE", type=iso_date, help="the date the text gives for the figure (default: the publication dates)")),
         (("--as-of-latest",), dict(metavar="DATE", type=iso_date, help="the latest that date can be, for a span")),
@@ -126,7 +128,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # Commands that change the package: one at a time per folder (estimate.outputs.exclusive).
-WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "bump"}
+WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "bump", "coverage"}
 
 
 def terminated(signal_number, frame):
@@ -138,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     # Each command's module is imported only when it runs: matplotlib, scipy and
     # frictionless take seconds to import, and most commands need one of them at most.
+    if args.root.exists() and not args.root.is_dir():
+        print(f"--root {args.root} is a file, not a folder — give the package folder, the one that holds datapackage.json",
+              file=sys.stderr)
+        return 2
     module, function = args.run.split(":")
     run = getattr(importlib.import_module(f"estimate.{module}"), function)
     if args.command not in WRITERS:
@@ -146,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             with exclusive(args.root, wait=0):
                 recover(args.root)
+        except ForeignJournal as error:
+            print(error, file=sys.stderr)
+            return 2
         except UsageError:
             pass
         return run(args)

@@ -67,15 +67,27 @@ def contained(root: Path, rel) -> Path | None:
 UNPACK_LIMIT = 64 * 2**20
 
 
+def no_room(folder: Path, error: OSError) -> str:
+    return (f"cannot unpack the release zip into the temporary folder {folder} ({error.strerror or error}) — free space "
+            "there, or set TMPDIR to a folder with room")
+
+
 def unpack(path: Path, where: Path) -> Path | None:
     """From a release zip, only what diff reads: the descriptor and the CSV tables it lists,
     each refused beyond UNPACK_LIMIT. Returns the folder that holds the descriptor."""
     try:
         with zipfile.ZipFile(path) as archive:
             infos = {info.filename: info for info in archive.infolist()}
+            if len(infos) < len(archive.infolist()):
+                twice = next(n for n in infos if sum(i.filename == n for i in archive.infolist()) > 1)
+                raise UsageError(f"{path} holds {twice} twice — a release zip holds each file once; compare release zips made "
+                                 "by 'make release'")
             found = sorted((n for n in infos if n.rsplit("/", 1)[-1] == DESCRIPTOR and n.count("/") <= 1 and within(where, n)), key=len)
             if not found:
                 return None
+            if len(found) > 1:
+                raise UsageError(f"{path} holds {len(found)} descriptors ({', '.join(found)}) — a release zip holds one package; "
+                                 "compare release zips made by 'make release'")
             top = found[0][: -len(DESCRIPTOR)]
 
             def take(name: str) -> None:
@@ -85,14 +97,20 @@ def unpack(path: Path, where: Path) -> Path | None:
                     raise UsageError(f"{name} in {path} unpacks to more than {UNPACK_LIMIT // 2**20} MB — not a release of "
                                      "this package; compare release zips made by 'make release'")
                 target = where / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(data)
+                except OSError as error:
+                    raise UsageError(no_room(where.parent, error)) from None
 
             take(found[0])
             descriptor = json.loads((where / found[0]).read_text(encoding="utf-8"))
             for resource in descriptor.get("resources", []) if isinstance(descriptor, dict) else []:
                 rel = resource.get("path") if isinstance(resource, dict) else None
-                if isinstance(rel, str) and rel.endswith(".csv") and top + rel in infos and within(where, top + rel):
+                if isinstance(rel, str) and rel.endswith(".csv") and within(where, top + rel):
+                    if top + rel not in infos:
+                        raise UsageError(f"{path} lists {rel} in its descriptor but does not hold it — not a whole release; "
+                                         "compare release zips made by 'make release'")
                     take(top + rel)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as error:
         raise UsageError(f"{path} cannot be read as a release zip ({error}) — give a zip made by 'make release'") from None
@@ -103,7 +121,10 @@ def open_side(path: Path, stack: ExitStack) -> Side:
     """A package folder as it is, or what diff needs of a release zip, unpacked into a
     temporary folder."""
     if zipfile.is_zipfile(path):
-        where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
+        try:
+            where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
+        except OSError as error:
+            raise UsageError(no_room(Path(tempfile.gettempdir()), error)) from None
         root = unpack(path, where)
     elif path.is_dir():
         root = path if (path / DESCRIPTOR).is_file() else None

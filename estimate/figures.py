@@ -12,6 +12,7 @@ import textwrap
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 import matplotlib
 
@@ -47,6 +48,8 @@ LINE_STYLES = ["-", "--", "-.", ":", (0, (5, 1))]
 STYLE = {"font.family": "DejaVu Sans", "font.size": 9, "svg.hashsalt": "dprk-troops-russia-claims",
          "svg.fonttype": "path", "axes.spines.top": False, "axes.spines.right": False}
 SIZE, WIDE, DPI = (9, 6), (13, 6.5), 110
+# The claimants chart: inches per row of panels, and for the title, legend and footer.
+PANEL_HEIGHT, CLAIMANTS_MARGINS = 1.9, 2.3
 # Without these, PNG and SVG files carry the software version and the time of drawing.
 METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None}}
 MONTHS = {"en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
@@ -84,18 +87,35 @@ def marks(package: Loaded) -> list[dict]:
     return sorted(result, key=lambda m: (m["middle"], m["claim_id"]))
 
 
-def styles(package: Loaded, drawn: list[dict]) -> dict:
-    """Colour, marker and a label per language for each claimant that has a mark."""
+class Style(NamedTuple):
+    colour: str
+    marker: str
+    names: dict      # the claimant's name, by language
+    legend: dict     # what the model charts' legend calls its mark, by language
+
+
+def groups() -> dict:
+    with open(TEXT, "rb") as f:
+        return tomllib.load(f)["groups"]
+
+
+def styles(package: Loaded, drawn: list[dict]) -> dict[str, Style]:
+    """For each claimant that has a mark, in the order of its country group ([groups] in
+    figure_text.toml) and then its name: its group's colour and marker, its name, and its
+    group's name for the legend. Unattributed figures are grey."""
     claimants = package.tables["claimants"].by_key("claimant_id")
+    words, grouping = texts(package), groups()
+    group = {c: grouping.get(claimants[c]["country"], "other") for c in {m["claimant_id"] for m in drawn}}
     result = {}
-    named = sorted({m["claimant_id"] for m in drawn if claimants[m["claimant_id"]]["kind"] != "unattributed"})
-    for i, claimant_id in enumerate(named):
+    for claimant_id in sorted(group, key=lambda c: (grouping["order"].index(group[c]), claimants[c]["name"])):
         row = claimants[claimant_id]
-        result[claimant_id] = (PALETTE[i % len(PALETTE)], MARKERS[i % len(MARKERS)], {"en": row["name"], "es": row["name_es"]})
-    for claimant_id in sorted({m["claimant_id"] for m in drawn} - set(named)):
-        row = claimants[claimant_id]
-        result[claimant_id] = (*UNATTRIBUTED, {"en": row["name"], "es": row["name_es"]})
-    return result
+        names = {"en": row["name"], "es": row["name_es"]}
+        if row["kind"] == "unattributed":
+            result[claimant_id] = Style(*UNATTRIBUTED, names, names)
+            continue
+        i = grouping["order"].index(group[claimant_id])
+        result[claimant_id] = Style(PALETTE[i], MARKERS[i], names, {lang: words[lang][f"group_{group[claimant_id]}"] for lang in LANGUAGES})
+    return dict(sorted(result.items(), key=lambda item: item[1].colour == UNATTRIBUTED[0]))
 
 
 def series(rows: list[dict], quantity: str, known_by: str = "") -> list[dict]:
@@ -125,7 +145,7 @@ def plot_band(ax, rows: list[dict], words: dict):
 def plot_claims(ax, drawn: list[dict], style: dict, lang: str):
     """Each claim: a marker with its interval as a bar (an arrow when open, a point when
     exact) and its date span as a horizontal bar; a line joins a claimant's successive claims."""
-    for claimant_id, (colour, marker, labels) in style.items():
+    for claimant_id, (colour, marker, _, labels) in style.items():
         mine = [m for m in drawn if m["claimant_id"] == claimant_id]
         if not mine:
             continue
@@ -164,7 +184,7 @@ def plot_claimant(ax, drawn: list[dict], words: dict, lang: str, label: str, col
     for i, quantity in enumerate(PANEL_QUANTITIES):
         mine = [m for m in drawn if m["quantity"] == quantity]
         if mine:
-            plot_claims(ax, mine, {mine[0]["claimant_id"]: (colour, MARKERS[i], {lang: words[quantity]})}, lang)
+            plot_claims(ax, mine, {mine[0]["claimant_id"]: Style(colour, MARKERS[i], {}, {lang: words[quantity]})}, lang)
     ax.set_ylabel(words["persons_log"], fontsize=8)
     ax.set_yscale("log")
     ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1, 2, 5)))
@@ -237,15 +257,18 @@ def overview_figure(rows, drawn, style, words, lang):
 
 
 def claimants_figure(drawn, style, words, lang):
-    named = list(style)
-    columns = 4
-    fig, axes = plt.subplots(math.ceil(len(named) / columns), columns, figsize=WIDE, sharex=True, squeeze=False)
-    for ax, claimant_id in zip(axes.flat, named):
-        plot_claimant(ax, [m for m in drawn if m["claimant_id"] == claimant_id], words, lang, style[claimant_id][2][lang], style[claimant_id][0])
-    for ax in list(axes.flat)[len(named):]:
+    """One panel per claimant with at least two figures (one figure cannot move), the figure
+    growing a row at a time so that each panel keeps its height."""
+    moved = [c for c in style if sum(m["claimant_id"] == c for m in drawn) >= 2]
+    columns, rows = 4, math.ceil(len(moved) / 4)
+    height = PANEL_HEIGHT * rows + CLAIMANTS_MARGINS
+    fig, axes = plt.subplots(rows, columns, figsize=(WIDE[0], height), sharex=True, squeeze=False)
+    for ax, claimant_id in zip(axes.flat, moved):
+        plot_claimant(ax, [m for m in drawn if m["claimant_id"] == claimant_id], words, lang, style[claimant_id].names[lang], style[claimant_id].colour)
+    for ax in list(axes.flat)[len(moved):]:
         ax.set_visible(False)
     handles = [Line2D([], [], marker=MARKERS[i], color="#444444", linestyle="none", label=words[q]) for i, q in enumerate(PANEL_QUANTITIES)]
-    fig.subplots_adjust(left=0.06, right=0.99, top=0.84, bottom=0.22, wspace=0.35, hspace=0.65)
+    fig.subplots_adjust(left=0.06, right=0.99, top=1 - 1.0 / height, bottom=1.3 / height, wspace=0.35, hspace=0.65)
     return finish(fig, words, words["claimants_title"], handles, [h.get_label() for h in handles], ncol=5)
 
 

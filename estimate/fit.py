@@ -111,6 +111,11 @@ def middle(earliest: date, latest: date) -> date:
     return earliest + timedelta(days=(latest - earliest).days // 2)
 
 
+def window_days(claim: dict) -> int:
+    """The longest an increment's window can be: from its earliest start to its latest end."""
+    return (date.fromisoformat(claim["as_of_date_latest"]) - date.fromisoformat(claim["window_start_date_earliest"])).days
+
+
 def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_by: date | None = None):
     """Claims usable by the fit, and why each other claim is not used."""
     ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
@@ -133,12 +138,17 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
             reason = "not a troop count"
         elif claim["time_scope"] == "planned":
             reason = "a planned deployment, never mixed with deployed"
+        elif claim["time_scope"] == "present":
+            reason = "troops present at a date, not the total sent: never mixed with deployed"
         elif claim["quantity"] not in base and claim["quantity"] != "casualties":
             reason = f"no latent curve for {claim['quantity']}"
         elif claim["subject_id"] not in config["start"]:
             reason = f"no start date for {claim['subject_id']} in estimate/model.toml"
         elif claim["time_scope"] == "increment" and not claim["window_start_date_earliest"]:
             reason = "an increment whose window start is not stated"
+        elif claim["time_scope"] == "increment" and window_days(claim) < config["knot_days"]:
+            reason = (f"a rise over at most {window_days(claim)} days, shorter than the curves' {config['knot_days']}-day knots: "
+                      "a curve straight between knots would read one battle's toll as a steady rate")
         if reason:
             unused[claim_id] = reason
             continue
@@ -467,10 +477,26 @@ def as_of_fit(package: Loaded, config: dict, full: Built, known_by: date, main: 
     return part_of(full, part, chains_for(full, restricted(full, part), config))
 
 
+def as_of_dates(published: list[date], months: int) -> list[date]:
+    """The last day of every period of ``months`` calendar months (quarters, for 3) from the
+    first publication to before the last, and the last publication's date: what the record
+    said at the end of each period, and all of it on the day the latest source appeared."""
+    first, last = min(published), max(published)
+    ends = []
+    year, month = first.year, first.month
+    while date(year, month, 1) <= last:
+        following = date(year + month // 12, month % 12 + 1, 1)
+        if month % months == 0 and first <= following - timedelta(days=1) < last:
+            ends.append(following - timedelta(days=1))
+        year, month = following.year, following.month
+    return ends + [last]
+
+
 def as_of_fits(package: Loaded, config: dict, full: Built, main: Fit) -> list[tuple[date, Fit]]:
-    """The as-of fit on each date by which one more source was certainly published: what could
-    have been known then. No sensitivity runs: their range is the band."""
-    dates = sorted({date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows})
+    """The as-of fit at the end of each period ([as_of] in model.toml) and on the latest
+    source's date: what could have been known then. No sensitivity runs: their range is the band."""
+    published = [date.fromisoformat(s["published_date_latest"]) for s in package.tables["sources"].rows]
+    dates = as_of_dates(published, config["as_of"]["months"])
     fits = [(known_by, as_of_fit(package, config, full, known_by, main)) for known_by in dates]
     return [(known_by, f) for known_by, f in fits if f is not None]
 
@@ -629,11 +655,21 @@ class LeftOut:
     refit: Fit | None        # the exact refit without the claim, where there was one
 
 
-def weighted(values: np.ndarray, log_weights: np.ndarray, r_eff: float) -> tuple[float, float]:
-    """An importance-weighted mean and its Monte Carlo standard error."""
+# Batches per chain for the batch-means error of an importance-weighted mean.
+BATCHES_PER_CHAIN = 4
+
+
+def weighted(values: np.ndarray, log_weights: np.ndarray, r_eff: float, chains: int) -> tuple[float, float]:
+    """An importance-weighted mean and its Monte Carlo standard error: the larger of the usual
+    one (independent draws, scaled by the relative efficiency of the likelihood) and one from
+    batch means (each chain cut into BATCHES_PER_CHAIN runs of draws, the weighted residuals
+    summed per batch). The first can fall well short where the weighted values mix more
+    slowly than the likelihood: c098's moved 5 of its standard errors between two runs."""
     w = np.exp(log_weights - np.logaddexp.reduce(log_weights))
     mean = float(np.sum(w * values))
-    return mean, float(np.sqrt(np.sum(w**2 * (values - mean) ** 2) / r_eff))
+    independent = np.sum(w**2 * (values - mean) ** 2) / r_eff
+    batches = np.array([part.sum() for part in np.array_split(w * (values - mean), chains * BATCHES_PER_CHAIN)])
+    return mean, float(np.sqrt(max(independent, np.sum(batches**2))))
 
 
 def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
@@ -647,13 +683,14 @@ def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
     """
     log_lik = np.asarray(evaluate_draws(full.design, main.draws).log_p)
     r_eff = sampler.relative_ess(np.exp(log_lik - log_lik.max(axis=0)).reshape(*main.shape, -1))
-    smoothed, khat = sampler.array_stats.psislw(-log_lik.T, r_eff=1.0, axis=-1)
+    smoothed, khat = sampler.leave_one_out_weights(log_lik)
     p = predictive(main)
     result = {}
     for i, o in enumerate(full.obs):
         if khat[i] <= config["loo"]["pareto_k_max"]:
-            landing = weighted(p.landing[:, i], smoothed[i], r_eff[i])
-            above, below = weighted(p.above[:, i], smoothed[i], r_eff[i]), weighted(p.below[:, i], smoothed[i], r_eff[i])
+            landing = weighted(p.landing[:, i], smoothed[i], r_eff[i], main.shape[0])
+            above, below = (weighted(p.above[:, i], smoothed[i], r_eff[i], main.shape[0]),
+                            weighted(p.below[:, i], smoothed[i], r_eff[i], main.shape[0]))
             result[o.claim_id] = LeftOut(*landing, *min(above, below), float(khat[i]), None)
             continue
         weight = np.ones(len(full.obs))
@@ -869,11 +906,13 @@ def fitted(package: Loaded, config: dict | None = None) -> Fitted:
               DERIVED / "claimant_bias.csv": (BIAS_COLUMNS, bias_rows(runs.main, names)),
               DERIVED / "claim_fit.csv": (CLAIM_COLUMNS, claim_rows(package, runs.main, runs.left_out))}
     outputs = {path: table(header, columns.rows) for path, (header, columns) in tables.items()}
-    cells, measured = {}, {"standard_errors": tolerances.contract()["standard_errors"], "columns": {}}
-    for path, rule in tolerances.rules().items():
-        if Path(path) in tables:
-            cells[path] = tolerances.cell_tolerances(rule, outputs[Path(path)], tables[Path(path)][1].errors)
-            measured["columns"][Path(path).name] = tolerances.largest(rule, outputs[Path(path)], cells[path])
+    held = {path: rule for path, rule in tolerances.rules().items() if Path(path) in tables}
+    count = sum(tolerances.compared(rule, outputs[Path(path)]) for path, rule in held.items())
+    k = tolerances.standard_errors(count)
+    cells, measured = {}, {"numbers_compared": count, "standard_errors": round(k, 2), "columns": {}}
+    for path, rule in held.items():
+        cells[path] = tolerances.cell_tolerances(rule, outputs[Path(path)], tables[Path(path)][1].errors, k)
+        measured["columns"][Path(path).name] = tolerances.largest(rule, outputs[Path(path)], cells[path])
     cells[str(DERIVED / "fit.json")] = {}
     outputs[DERIVED / "fit.json"] = json_text(summary(config, records, measured)).encode("utf-8")
     return Fitted(outputs, cells)

@@ -13,7 +13,7 @@ from itertools import chain
 
 from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
 from estimate.problems import Problem, shown
-from estimate.tables import DESCRIPTOR, Loaded, Row
+from estimate.tables import CELL_LIMIT, DESCRIPTOR, Loaded, Row
 
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula.
 FORMULA_STARTS = {"=": "'='", "+": "'+'", "-": "'-'", "@": "'@'", "\t": "a tab", "\r": "a carriage return"}
@@ -40,6 +40,7 @@ def check(package: Loaded) -> list[Problem]:
         formula_cells(package),
         plain_numbers(package),
         cell_lengths(package),
+        invisible_characters(package),
         unique_keys(package),
         hedge_rules(package),
         source_rows(package),
@@ -109,11 +110,6 @@ def plain_numbers(package: Loaded):
                                                                   "spaces, infinity or other digits)")
 
 
-# The most characters a spreadsheet cell holds (Excel and LibreOffice): a longer note could
-# not be opened, nor written to the workbook.
-CELL_LIMIT = 32767
-
-
 def cell_lengths(package: Loaded):
     for table in package.tables.values():
         for row in table.rows:
@@ -121,6 +117,23 @@ def cell_lengths(package: Loaded):
                 if len(value) > CELL_LIMIT:
                     yield Problem(table.path, row.number, column, f"holds {len(value):,} characters, more than a spreadsheet cell can "
                                                                   f"({CELL_LIMIT:,}) — shorten it")
+
+
+# Characters a reader never sees: control characters (a spreadsheet shows NUL as _x0000_
+# or nothing; ESC can recolour a terminal) and the marks that reverse the order in which
+# text is displayed, so a cell could read otherwise than it is. Line breaks and tabs stay.
+INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def invisible_characters(package: Loaded):
+    for table in package.tables.values():
+        for row in table.rows:
+            for column, value in row.cells.items():
+                found = INVISIBLE.search(value)
+                if found:
+                    yield Problem(table.path, row.number, column, f"holds the invisible character U+{ord(found.group()):04X} at "
+                                                                  f"character {found.start() + 1:,} — delete it: a reader cannot "
+                                                                  "see it, and spreadsheets show it as a code or reorder the text")
 
 
 def unique_keys(package: Loaded):
@@ -327,6 +340,7 @@ def claim_rows(package: Loaded):
     hedges = package.tables["hedges"].by_key("hedge_id")
     claims = table.by_key("claim_id")
     numerals = numerals_from_rows(r for r in package.tables["numerals"].rows if number(r, "value") is not None)
+    known = known_words(hedges, numerals, package.tables["phrase_words"].rows)
     texts = {sid: source_text(package, s) for sid, s in sources.items()}
     for row in table.rows:
         source = sources.get(row["source_id"])
@@ -335,6 +349,7 @@ def claim_rows(package: Loaded):
         if hedge is not None:
             yield from hedge_wording(table.path, row, hedge, hedges)
             yield from stated_numbers(table.path, row, hedge["rule"], numerals)
+        yield from unknown_words(table.path, row, known)
         yield from date_span(table.path, row, "as_of_date")
         if source is not None:
             yield from as_of_vs_publication(table.path, row, source)
@@ -381,6 +396,29 @@ def whole(phrase: str, quote: str) -> re.Match | None:
     """The first occurrence of the phrase in the quote that is not cut out of a longer word or
     number ('aproximadamente 30' in 'aproximadamente 300', '11' in '11,000')."""
     return re.search(r"(?<!\w)(?<!\d[.,])" + re.escape(phrase) + r"(?!\w)(?![.,]\d)", quote)
+
+
+def known_words(hedges: dict[str, Row], numerals: dict, phrase_words) -> list[str]:
+    """Every wording a phrase may hold besides digits, longest first (so that 'a total of'
+    goes before 'a'): the hedges', the number words and the listed other words."""
+    words = {w for hedge in hedges.values() for w in wordings(hedge)} | set(numerals)
+    words |= {unicodedata.normalize("NFC", r["word"]).strip().lower() for r in phrase_words}
+    return sorted(words, key=len, reverse=True)
+
+
+def unknown_words(path: str, row: Row, known: list[str]):
+    """A word the lexicon does not know would be read as if it were not there: 'reportedly
+    2,700' as a bare 2,700. Each word of a phrase is a number, a hedge's wording or a listed
+    word that changes neither."""
+    rest = unicodedata.normalize("NFC", row["phrase"]).lower()
+    for word in known:
+        rest = re.sub(r"(?<!\w)" + re.escape(word) + r"(?!\w)", " ", rest)
+    left = re.findall(r"[^\W\d_]+", rest)
+    if left:
+        yield Problem(path, row.number, "phrase",
+                      f"'{row['phrase']}' holds '{left[0]}', which is not a number, a hedge's wording or a word in "
+                      "data/phrase_words.csv — if it changes what the figure says, add it to a hedge's wording in "
+                      "data/hedges.csv; if it does not, add it to data/phrase_words.csv with the reason")
 
 
 def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):

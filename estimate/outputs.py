@@ -13,6 +13,7 @@ import io
 import json
 import math
 import os
+import re
 import sys
 import time
 from contextlib import contextmanager
@@ -162,25 +163,64 @@ def journal(root: Path, state: str, moves: list[tuple[Path, Path]]) -> None:
     os.replace(temporary, root / JOURNAL)
 
 
+class ForeignJournal(UsageError):
+    """A journal this toolkit did not write: a package received from someone else may hold
+    any file by that name, and following it would rename or delete the package's own files."""
+
+
+def foreign(path: Path, why: str) -> ForeignJournal:
+    return ForeignJournal(f"{path}: {why}, so it is not a journal of an interrupted command of this toolkit — "
+                          "delete it and run the command again; nothing was changed.")
+
+
+# A commit's temporary file: its target's name, hidden, with the writer's process id.
+TEMPORARY = re.compile(r"\.(?P<name>.+)\.[0-9]+\.tmp")
+
+
+def journalled_moves(root: Path, record) -> list[tuple[Path, Path]]:
+    """The moves of a journal, each checked to be what commit writes: a temporary file
+    beside its target, named after it, both inside the package folder."""
+    if not isinstance(record, dict) or record.get("state") not in ("writing", "renaming") or not isinstance(record.get("moves"), list):
+        raise foreign(root / JOURNAL, "it does not hold a state ('writing' or 'renaming') and a list of moves")
+    moves = []
+    for number, move in enumerate(record["moves"], 1):
+        pair = move if isinstance(move, list) and len(move) == 2 and all(isinstance(p, str) for p in move) else None
+        match = pair and TEMPORARY.fullmatch(Path(pair[0]).name)
+        if not pair or not match or Path(pair[0]).parent != Path(pair[1]).parent or match["name"] != Path(pair[1]).name:
+            raise foreign(root / JOURNAL, f"move {number} is not from a temporary file to the file it stands for beside it")
+        try:
+            moves.append((inside(root, pair[0]), inside(root, pair[1])))
+        except UsageError:
+            raise foreign(root / JOURNAL, f"move {number} leads outside the package folder") from None
+    return moves
+
+
 def recover(root: Path) -> None:
     """Finish what a command killed while committing left: delete its temporary files if it
     was still writing them (every target keeps its old content), complete its renames if it
-    had begun them (every target gets its new content)."""
-    (root / (JOURNAL + ".tmp")).unlink(missing_ok=True)
-    try:
-        record = json.loads((root / JOURNAL).read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    had begun them (every target gets its new content). A journal that does not describe
+    such a commit is refused (ForeignJournal) with nothing touched."""
+    half_written = root / (JOURNAL + ".tmp")
+    if half_written.is_symlink() or (half_written.exists() and not half_written.is_file()):
+        raise foreign(half_written, "it is not a file")
+    half_written.unlink(missing_ok=True)
+    path = root / JOURNAL
+    if not path.exists() and not path.is_symlink():
         return
+    if path.is_symlink() or not path.is_file():
+        raise foreign(path, "it is not a file")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError):
-        record = {"state": "unreadable", "moves": []}
-    for temporary, target in record.get("moves", []):
-        source, destination = inside(root, temporary), inside(root, target)
+        raise foreign(path, "it cannot be read as JSON") from None
+    moves = journalled_moves(root, record)
+    for source, destination in moves:
         if source.exists():
             if record["state"] == "renaming":
                 os.replace(source, destination)
             else:
                 source.unlink()
-    (root / JOURNAL).unlink()
+    path.unlink()
 
 
 def inside(root: Path, rel) -> Path:

@@ -170,9 +170,16 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
     rows = claim_ranges(package, args.lexicon)
     output = args.output or (OUTPUT if args.lexicon == MAIN else Path("-"))
     own = {inside(package.root, OUTPUT)} if args.lexicon == MAIN else set()
-    if str(output) != "-" and inside(package.root, output) in package.files() - own:
-        raise UsageError(f"--output {output} is a file of the package, and an input is never an output — choose another "
-                         "name, or '-' for standard output; nothing was written.")
+    if str(output) != "-":
+        target = inside(package.root, output)
+        # Only a table is written: a name without .csv (CITATION.cff, .stamps/fit.json) is
+        # some other file of the package, or a mistake.
+        if output.suffix != ".csv":
+            raise UsageError(f"--output {output} is not a .csv file name — ranges writes a CSV table: choose a name ending "
+                             "in .csv, or '-' for standard output; nothing was written.")
+        if target in package.files() - own:
+            raise UsageError(f"--output {output} is a file of the package, and an input is never an output — choose another "
+                             "name, or '-' for standard output; nothing was written.")
     return {output: table(COLUMNS, [[row[c] for c in COLUMNS] for row in rows])}
 
 

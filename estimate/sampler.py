@@ -152,6 +152,15 @@ def mean_mcse(x: np.ndarray) -> np.ndarray:
     return array_stats.mcse(x, **AXES, method="mean")
 
 
+def leave_one_out_weights(log_lik: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pareto-smoothed log importance weights (claims x draws) that make the posterior's draws
+    stand for the posterior without each claim, and each claim's Pareto k.
+
+    The weights are 1 / the claim's likelihood: arviz_stats' psislw takes the
+    log-likelihood itself (draws x claims here) and negates it inside."""
+    return array_stats.psislw(log_lik.T, r_eff=1.0, axis=-1)
+
+
 def relative_ess(x: np.ndarray) -> np.ndarray:
     """Effective sample size of the mean, as a share of the draws."""
     return array_stats.ess(x, **AXES, method="mean", relative=True)

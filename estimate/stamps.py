@@ -28,7 +28,7 @@ USAGE = ("usage: python -m estimate.stamps check|record COMMAND INPUT... -- OUTP
 def digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError):
         return None
 
 
@@ -41,11 +41,27 @@ def contents(root: Path, inputs: list[str], outputs: list[str]) -> dict:
             "outputs": {p: digest(root / p) for p in sorted(set(outputs))}}
 
 
+def of_the_package(root: Path, rel) -> bool:
+    """A path a stamp may name: relative, inside the package folder once links are followed,
+    and a file (or not there yet)."""
+    if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
+        return False
+    path = root / rel
+    return path.resolve().is_relative_to(root.resolve()) and (path.is_file() or not path.exists())
+
+
 def recorded(root: Path, command: str) -> dict | None:
+    """The stamp of COMMAND's last run; None if there is none or it is not one this module
+    wrote (a package received from someone else may hold anything in .stamps/: a stamp that
+    names a file outside the package is never read, let alone hashed)."""
     try:
-        return json.loads(stamp_path(root, command).read_text(encoding="utf-8"))
-    except (FileNotFoundError, ValueError):
+        stamp = json.loads(stamp_path(root, command).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    sides = [stamp.get(side) for side in ("inputs", "outputs")] if isinstance(stamp, dict) else [None]
+    if not all(isinstance(side, dict) and all(of_the_package(root, rel) for rel in side) for side in sides):
+        return None
+    return stamp
 
 
 def record(root: Path, command: str, inputs: list[str], outputs: list[str]) -> None:

@@ -87,8 +87,14 @@ def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
     path = root / DESCRIPTOR
     if not path.is_file():
         return None, [Problem(DESCRIPTOR, None, None, f"is missing from {root} — run the command from the package folder")]
+    repeated = []
+
+    def unique_keys(pairs: list) -> dict:
+        keys = [key for key, _ in pairs]
+        repeated.extend(sorted({key for key in keys if keys.count(key) > 1}))
+        return dict(pairs)
     try:
-        descriptor = json.loads(path.read_text(encoding="utf-8"))
+        descriptor = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys)
     except UnicodeDecodeError:
         return None, [Problem(DESCRIPTOR, None, None, "is not UTF-8 — save it as UTF-8")]
     except json.JSONDecodeError as error:
@@ -96,9 +102,13 @@ def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
                               f"is not valid JSON ({error.msg} at line {error.lineno}, character {error.colno}) — fix the syntax there")]
     except RecursionError:
         return None, [Problem(DESCRIPTOR, None, None, "is nested too deeply to be a data package descriptor — restore it from git")]
+    if repeated:
+        # JSON readers disagree on which of two equal keys wins: frictionless and a spreadsheet
+        # tool could each read another version or licence.
+        return None, [Problem(DESCRIPTOR, None, key, "the key appears twice in one object — keep one") for key in repeated]
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
         return None, [Problem(DESCRIPTOR, None, None, "has no list of resources — restore it from git")]
-    problems = containment(root, descriptor)
+    problems = containment(root, descriptor) + essentials(descriptor)
     names = {r.get("name") for r in descriptor["resources"] if isinstance(r, dict)}
     problems += [Problem(DESCRIPTOR, None, "resources", f"has no resource '{name}' — every command needs data/{name}.csv: "
                                                         "restore it from git") for name in TABLES if name not in names]
@@ -114,6 +124,62 @@ NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,99}")
 DIALECT = {"delimiter": ",", "lineTerminator": "\n", "quoteChar": "\"", "header": True}
 # The one profile this package declares; frictionless would fetch any other over the network.
 PROFILE = "https://datapackage.org/profiles/2.0/datapackage.json"
+
+
+# A version as SemVer's three numbers (README, "Versions"), in ASCII digits.
+VERSION = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)")
+# Resource names become worksheet names in the workbook: at most 31 characters, no '/'.
+RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,30}")
+# The field types of Table Schema; frictionless refuses any other with an exception.
+FIELD_TYPES = {"string", "number", "integer", "boolean", "object", "array", "list", "date", "time", "datetime", "year",
+               "yearmonth", "duration", "geopoint", "geojson", "any"}
+# The most characters a spreadsheet cell holds (Excel, LibreOffice): every text of the
+# descriptor is written into one in the workbook's codebook.
+CELL_LIMIT = 32767
+
+
+def long_texts(value, where: str = ""):
+    """(JSON path, length) of every string in the descriptor longer than a spreadsheet cell."""
+    if isinstance(value, str) and len(value) > CELL_LIMIT:
+        yield where or "(descriptor)", len(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from long_texts(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from long_texts(item, f"{where}[{index}]")
+
+
+def essentials(descriptor: dict) -> list[Problem]:
+    """What every command takes from the descriptor besides its paths: the version, the
+    licences, resource names, field types, and texts a spreadsheet cell can hold."""
+    problems = []
+    version = descriptor.get("version")
+    if not (isinstance(version, str) and VERSION.fullmatch(version)):
+        what = "is missing" if version is None else f"{shown(version)} is not a version such as 0.2.0"
+        problems.append(Problem(DESCRIPTOR, None, "version", f"{what} — write the released version, three numbers such as "
+                                                             "0.2.0 ('make bump' writes it everywhere)"))
+    licences = descriptor.get("licenses")
+    if not (isinstance(licences, list) and licences and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in licences)):
+        problems.append(Problem(DESCRIPTOR, None, "licenses", "a list of licences, each with a name (CC-BY-4.0), is required — "
+                                                              "restore it from git"))
+    for number, resource in enumerate(descriptor["resources"]):
+        if not isinstance(resource, dict):
+            continue
+        name = resource.get("name")
+        if isinstance(name, str) and not RESOURCE_NAME.fullmatch(name):
+            problems.append(Problem(DESCRIPTOR, None, f"resources[{number}].name",
+                                    f"{shown(name)} is not a resource name: up to 31 lower-case letters, digits, '_' and '-' — "
+                                    "it names a sheet of the workbook"))
+        fields = resource.get("schema", {}).get("fields", []) if isinstance(resource.get("schema"), dict) else []
+        for index, field in enumerate(fields if isinstance(fields, list) else []):
+            if isinstance(field, dict) and isinstance(field.get("type"), str) and field["type"] not in FIELD_TYPES:
+                problems.append(Problem(DESCRIPTOR, None, f"resources[{number}].schema.fields[{index}].type",
+                                        f"{shown(field['type'])} is not a Table Schema type — write one of "
+                                        + ", ".join(sorted(FIELD_TYPES))))
+    problems += [Problem(DESCRIPTOR, None, where, f"the text has {length:,} characters, more than a spreadsheet cell holds "
+                                                  f"({CELL_LIMIT:,}) — shorten it") for where, length in long_texts(descriptor)]
+    return problems
 
 
 def within(root: Path, rel) -> Path | None:
@@ -198,6 +264,9 @@ def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]
         row, _ = locate(text[: text.index("\r")], names)
         return None, [Problem(rel, row, names[-1], "the line ends with a bare CR (old Mac line endings, or a pasted character); this "
                               "package's CSVs use LF only — re-save with Unix (LF) line endings")]
+    # A cell may be as long as the file (a note's length has its own rule, with its row);
+    # the csv module's default limit would refuse the whole file without saying where.
+    csv.field_size_limit(max(len(text), 131072))
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
@@ -210,6 +279,10 @@ def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]
     extra = [Problem(rel, number, None, f"the row has {len(record) - len(names):,} more cell(s) than the header has columns — "
                                         "remove them, or quote a value that contains a comma")
              for number, record in enumerate(records[1:], start=2) if len(record) > len(names)]
+    # A blank line would be a row whose every key is empty, which every empty reference
+    # in the table would then point to: one problem, not one per reference.
+    extra += [Problem(rel, number, None, "the row is blank — delete it")
+              for number, record in enumerate(records[1:], start=2) if not any(cell.strip() for cell in record)]
     if extra:
         return None, extra
     rows = [Row(number, dict(zip(names, record))) for number, record in enumerate(records[1:], start=2)]

@@ -5,8 +5,10 @@ posterior quantile or mean over NUTS draws, and the fit measures its Monte Carlo
 standard error from the chains themselves (ArviZ: the effective sample size of the
 quantile's indicator, or of the mean). Two runs with different seeds, or on CPUs whose
 floating point sends the chains elsewhere, differ in each number by a standard deviation
-of sqrt(2) such errors. A published cell's tolerance is ``standard_errors`` of those,
-plus one unit of the last printed digit (rounding can move a value by one unit).
+of sqrt(2) such errors. A published cell's tolerance is k of those, plus one unit of the
+last printed digit (rounding can move a value by one unit), with k set by the number of
+cells compared so that an honest rerun crosses none of them but with chance
+``false_alarm`` (standard_errors).
 """
 
 import csv
@@ -16,6 +18,7 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from statistics import NormalDist
 
 CONTRACT = Path(__file__).with_name("reproducibility.toml")
 # Below this many units a value's tolerance is reported in units, at or above it as a
@@ -70,10 +73,22 @@ def number(text: str) -> float | None:
     return float(text) if text not in ("", "null") else None
 
 
-def cell_tolerances(rule: Rule, published: bytes, errors: list[dict]) -> dict[tuple, float]:
+def standard_errors(compared: int) -> float:
+    """k, the standard deviations of a difference each of ``compared`` numbers may move: the
+    chance that any of them moves further by chance alone is at most the contract's
+    ``false_alarm`` (Bonferroni, normal differences)."""
+    return NormalDist().inv_cdf(1 - contract()["false_alarm"] / (2 * max(compared, 1)))
+
+
+def compared(rule: Rule, published: bytes) -> int:
+    """How many numbers of an output the comparison holds to a tolerance."""
+    return sum(number(row[column]) is not None for row in rule.rows(published) for column in rule.numbers)
+
+
+def cell_tolerances(rule: Rule, published: bytes, errors: list[dict], k: float) -> dict[tuple, float]:
     """Per (row key, column): the tolerance of each published number, from its Monte Carlo
-    standard error (``errors``, one dict per row of ``published``, in order)."""
-    k = contract()["standard_errors"]
+    standard error (``errors``, one dict per row of ``published``, in order) and k
+    (standard_errors)."""
     result = {}
     for row, row_errors in zip(rule.rows(published), errors, strict=True):
         key = tuple(row[c] for c in rule.key)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import yaml
 
+from estimate.outputs import UsageError
 from estimate.problems import Problem
-from estimate.tables import DESCRIPTOR, Loaded
+from estimate.tables import DESCRIPTOR, VERSION, Loaded
 
 CITATION = "CITATION.cff"
 CHANGELOG = "CHANGELOG.md"
@@ -67,15 +68,41 @@ def changelog(text: str) -> list[Release]:
 
 
 def citation(root: Path) -> dict:
-    return yaml.safe_load((root / CITATION).read_text(encoding="utf-8"))
+    """CITATION.cff, with what the citation, the workbook and a release take from it checked:
+    UsageError with a sentence otherwise."""
+    def refused(why: str) -> UsageError:
+        return UsageError(f"{CITATION} in {root}: {why} — restore it (git checkout {CITATION}) or fix it; nothing was written.")
+    try:
+        cff = yaml.safe_load((root / CITATION).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise refused("is missing") from None
+    except UnicodeDecodeError as error:
+        raise refused(f"byte {error.start:,} is not UTF-8: save it as UTF-8") from None
+    except OSError as error:
+        raise refused(f"cannot be read ({error.strerror})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        raise refused("is not valid YAML" + (f" (line {mark.line + 1}, column {mark.column + 1})" if mark else "")) from None
+    if not isinstance(cff, dict):
+        raise refused("is not a mapping of keys to values")
+    for key in ("title", "version", "date-released", "authors"):
+        if key not in cff:
+            raise refused(f"has no {key}")
+    try:
+        date.fromisoformat(str(cff["date-released"]))
+    except ValueError:
+        raise refused(f"date-released {str(cff['date-released'])!r} is not a date: write it as YYYY-MM-DD") from None
+    if not (isinstance(cff["authors"], list) and cff["authors"]
+            and all(isinstance(a, dict) and ("name" in a or "family-names" in a) for a in cff["authors"])):
+        raise refused("authors must be a list, each with a name or family-names")
+    return cff
 
 
-SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)$")
 
 
 def parts(version: str) -> tuple[int, int, int] | None:
     """MAJOR.MINOR.PATCH as numbers, or None if ``version`` is not written that way."""
-    match = SEMVER.match(str(version))
+    match = VERSION.fullmatch(str(version))
     return tuple(int(p) for p in match.groups()) if match else None
 
 

@@ -5,6 +5,7 @@ Broken variants are always made in a copy; tests never edit the repository's dat
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -22,6 +23,13 @@ settings.register_profile("deep", max_examples=3000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default"))
 
 REPO = Path(__file__).resolve().parent.parent
+# The current release, as datapackage.json gives it, and versions after it: tests of the
+# version checks name these, so they need no editing at each release.
+DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
+VERSION, CREATED = DESCRIPTOR["version"], DESCRIPTOR["created"][:10]
+RELEASED = f"## {VERSION} — {CREATED}"
+_major, _minor, _patch = map(int, VERSION.split("."))
+NEXT_PATCH, NEXT_MINOR = f"{_major}.{_minor}.{_patch + 1}", f"{_major}.{_minor + 1}.0"
 
 
 @pytest.fixture(autouse=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, committed, copy_whole, set_cell
+from conftest import REPO, VERSION, committed, copy_whole, set_cell
 from estimate.cli import main
 
 # stage: (extra arguments, a function it calls late, the last file it writes)
@@ -26,7 +26,7 @@ STAGES = {
     "baselines": ([], "estimate.baselines.baseline_rows", "baselines.csv"),
     "xlsx": ([], "estimate.workbook.table_sheet", "dprk-troops-russia-claims.xlsx"),
     "figures": ([], "estimate.figures.overview_figure", "overview.es.svg"),
-    "release": ([], "estimate.release.zip_bytes", "dprk-troops-russia-claims-0.1.0.zip"),
+    "release": ([], "estimate.release.zip_bytes", f"dprk-troops-russia-claims-{VERSION}.zip"),
 }
 
 

@@ -74,7 +74,9 @@ def test_a_symlink_that_leaves_the_folder_is_refused(package, capsys):
 
 @pytest.mark.parametrize("output, says", [
     ("data/claims.csv", "--output data/claims.csv is a file of the package, and an input is never an output"),
-    ("datapackage.json", "--output datapackage.json is a file of the package"),
+    ("datapackage.json", "--output datapackage.json is not a .csv file name — ranges writes a CSV table"),
+    ("CITATION.cff", "--output CITATION.cff is not a .csv file name"),
+    (".stamps/fit.json", "--output .stamps/fit.json is not a .csv file name"),
     ("data/derived/estimates.csv", "--output data/derived/estimates.csv is a file of the package"),
     (OUTSIDE, "../outside.csv is not a file inside the package folder"),
     ("/tmp/ranges-anywhere.csv", "/tmp/ranges-anywhere.csv is not a file inside the package folder"),
@@ -144,3 +146,66 @@ def test_a_damaged_derived_table_is_refused_by_the_stage_that_reads_it(tmp_path,
     err = capsys.readouterr().err
     assert says in err and "nothing was written" in err and "Traceback" not in err
     assert files(root, root) == before
+
+
+# ---------------------------------------------------------------- a journal the toolkit did not write
+
+def planted(root: Path, record) -> None:
+    (root / ".estimate-journal.json").write_text(record if isinstance(record, str) else json.dumps(record), encoding="utf-8")
+
+
+def temporary_link_out(root: Path) -> None:
+    os.symlink("/etc/hostname", root / "data/.claims.csv.12.tmp")
+    planted(root, {"state": "renaming", "moves": [["data/.claims.csv.12.tmp", "data/claims.csv"]]})
+
+
+JOURNALS = {
+    "writing: deletes an input": (lambda r: planted(r, {"state": "writing", "moves": [["data/claims.csv", "data/derived/ranges.csv"]]}),
+                                  "move 1 is not from a temporary file to the file it stands for beside it"),
+    "renaming: one input over another": (lambda r: planted(r, {"state": "renaming", "moves": [["README.md", "datapackage.json"]]}),
+                                         "move 1 is not from a temporary file to the file it stands for beside it"),
+    "renaming: a temporary of another file": (lambda r: planted(r, {"state": "renaming", "moves": [["data/.hedges.csv.1.tmp", "data/claims.csv"]]}),
+                                              "move 1 is not from a temporary file"),
+    "a temporary that links out": (temporary_link_out, "move 1 leads outside the package folder"),
+    "not a record": (lambda r: planted(r, [1, 2]), "it does not hold a state ('writing' or 'renaming') and a list of moves"),
+    "an unknown state": (lambda r: planted(r, {"state": "done", "moves": []}), "it does not hold a state"),
+    "not JSON": (lambda r: planted(r, "{"), "it cannot be read as JSON"),
+    "a folder": (lambda r: (r / ".estimate-journal.json").mkdir(), "it is not a file"),
+    "a folder for its temporary": (lambda r: (r / ".estimate-journal.json.tmp").mkdir(), ".estimate-journal.json.tmp: it is not a file"),
+}
+
+
+@pytest.mark.parametrize("case", JOURNALS)
+@pytest.mark.parametrize("command", ["validate", "cite", "ranges"])
+def test_a_journal_the_toolkit_did_not_write_is_refused_with_nothing_touched(package, case, command, capsys):
+    """A package from someone else may hold a file by the journal's name: followed, it would
+    rename or delete the package's own files, even under a command that only reads."""
+    plant, says = JOURNALS[case]
+    plant(package)
+    before = files(package, package.parent)
+    assert main([command, "--root", str(package)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.endswith("so it is not a journal of an interrupted command of this toolkit — delete it and "
+                                        "run the command again; nothing was changed.\n") and err.count("\n") == 1
+    assert files(package, package.parent) == before
+
+
+def test_a_file_given_as_the_package_folder_is_a_sentence(package, capsys):
+    assert main(["validate", "--root", str(package / "datapackage.json")]) == 2
+    assert capsys.readouterr().err == (f"--root {package / 'datapackage.json'} is a file, not a folder — give the package folder, "
+                                       "the one that holds datapackage.json\n")
+
+
+@pytest.mark.parametrize("name, rel", [("outside", "../../../etc/hostname"), ("absolute", "/etc/hostname"), ("a folder", "data"),
+                                       ("not a stamp", None)])
+def test_a_stamp_that_names_files_outside_the_package_is_never_read(package, name, rel, capsys):
+    """.stamps/ comes with a package from someone else: a run refreshes its stamp by hashing
+    the inputs it lists, which must never reach a file outside the package."""
+    (package / ".stamps").mkdir()
+    stamp = package / ".stamps/ranges.json"
+    content = {"inputs": {"data/claims.csv": "0", rel: "0"}, "outputs": {"data/derived/ranges.csv": "0"}} if rel else [1]
+    stamp.write_text(json.dumps(content), encoding="utf-8")
+    before = stamp.read_bytes()
+    assert main(["ranges", "--root", str(package)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert stamp.read_bytes() == before  # not refreshed: a hash of the outside file would be in it

@@ -11,11 +11,12 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, committed, copy_whole, read_rows, set_cell
+from conftest import REPO, NEXT_PATCH, RELEASED, VERSION, committed, copy_whole, read_rows, set_cell
 from estimate.outputs import JOURNAL, UsageError, exclusive
 
 ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
@@ -23,7 +24,12 @@ ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
 WRITERS = {
     "ranges": (["ranges"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
     "fit": (["fit"], None),  # the fit's outputs are replaced by marked copies in the child (FAKE_FIT)
-    "bump": (["bump", "0.1.1", "--date", "2026-12-01"], lambda root: edit_changelog(root)),
+    "bump": (["bump", NEXT_PATCH, "--date", date.today().isoformat()], lambda root: edit_changelog(root)),
+    "conflicts": (["conflicts"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
+    "baselines": (["baselines"], lambda root: set_cell(root, "hedges", "about", "low_factor", "0.78")),
+    "xlsx": (["xlsx"], lambda root: set_cell(root, "claims", "c001", "note", "A note changed for the test.")),
+    "figures": (["figures"], lambda root: new_version(root)),  # every footer names the version
+    "release": (["release"], None),  # from a clean commit (prepared)
     "new-source": (["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred",
                     "--title", "Seúl eleva su estimación de soldados norcoreanos muertos en Rusia.",
                     "--evidence", "Test fixture.", "--append"], None),
@@ -53,9 +59,15 @@ CHILD = textwrap.dedent("""
 """)
 
 
+def new_version(root: Path) -> None:
+    descriptor = root / "datapackage.json"
+    descriptor.write_text(descriptor.read_text(encoding="utf-8").replace(f'"version": "{VERSION}"', f'"version": "{NEXT_PATCH}"', 1),
+                          encoding="utf-8")
+
+
 def edit_changelog(root: Path) -> None:
     log = root / "CHANGELOG.md"
-    log.write_text(log.read_text(encoding="utf-8").replace("## 0.1.0 — 2026-11-22", "## Unreleased\n\n- A note.\n\n## 0.1.0 — 2026-11-22"),
+    log.write_text(log.read_text(encoding="utf-8").replace(RELEASED, f"## Unreleased\n\n- A note.\n\n{RELEASED}"),
                    encoding="utf-8")
 
 
@@ -75,7 +87,7 @@ def prepared(where: Path, writer: str) -> Path:
     change = WRITERS[writer][1]
     if change:
         change(root)
-    return committed(root) if writer == "bump" else root
+    return committed(root) if writer in ("bump", "release") else root
 
 
 @pytest.fixture(scope="module")
@@ -94,12 +106,18 @@ def states(tmp_path_factory) -> dict:
     return result
 
 
-CASES = [(writer, k) for writer, renames in {"ranges": 3, "fit": 7, "bump": 5, "new-source": 5}.items() for k in range(1, renames + 1)]
+RENAMES = {"ranges": 3, "conflicts": 3, "baselines": 3, "xlsx": 3, "fit": 7, "bump": 5, "new-source": 5, "release": 3}
+# The figures are 26 files, a few seconds of drawing per kill: killed while journalling, at
+# the first file's rename and at the last's (LAST_RENAME).
+LAST_RENAME = -1
+CASES = [(writer, k) for writer, renames in RENAMES.items() for k in range(1, renames + 1)] + [
+    ("figures", k) for k in (1, 2, 3, LAST_RENAME)]
 
 
 @pytest.mark.parametrize("writer, kill_at", CASES)
 def test_a_kill_at_any_rename_leaves_all_old_or_all_new_files(states, tmp_path, writer, kill_at):
     before, after, renames = states[writer]
+    kill_at = renames if kill_at == LAST_RENAME else kill_at
     assert kill_at <= renames
     root = prepared(tmp_path / "package", writer)
     killed = child(root, writer, kill_at)
@@ -121,6 +139,11 @@ def test_sigterm_cleans_up_at_once(states, tmp_path, kill_at):
     assert not [p for p in root.rglob("*") if p.name.endswith(".tmp") or p.name.startswith(JOURNAL)]
 
 
+# The ids the next two claims get: one and two past the package's highest.
+LAST = max(int(r[0][1:]) for r in read_rows(REPO / "data/claims.csv")[1:])
+NEXT, AFTER = f"c{LAST + 1:03d}", f"c{LAST + 2:03d}"
+
+
 def new_claim(root: Path, phrase: str) -> subprocess.Popen:
     # Figures of s001 attributed to a claimant that has none of them yet: valid new rows.
     return subprocess.Popen([sys.executable, "-m", "estimate", "new-claim", "--source", "s001", "--claimant", "ukr-mod",
@@ -138,7 +161,7 @@ def test_a_second_writer_waits_for_the_first(tmp_path):
     _, err = waiting.communicate(timeout=120)
     assert waiting.returncode == 0, err
     assert "waiting for another command that is changing the package" in err
-    assert [r[0] for r in read_rows(root / "data/claims.csv")][-1] == "c028"
+    assert [r[0] for r in read_rows(root / "data/claims.csv")][-1] == NEXT
 
 
 def test_two_appends_at_once_give_two_claims_with_two_ids(tmp_path):
@@ -148,7 +171,7 @@ def test_two_appends_at_once_give_two_claims_with_two_ids(tmp_path):
         _, err = process.communicate(timeout=180)
         assert process.returncode == 0, err
     rows = read_rows(root / "data/claims.csv")
-    added = {r[0]: r[rows[0].index("phrase")] for r in rows[1:] if r[0] in ("c028", "c029")}
+    added = {r[0]: r[rows[0].index("phrase")] for r in rows[1:] if r[0] in (NEXT, AFTER)}
     assert sorted(added.values()) == ["aproximadamente 300", "hasta 1,000"]
 
 

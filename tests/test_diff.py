@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, committed, copy_whole, read_rows, set_cell, write_rows
+from conftest import REPO, VERSION, NEXT_MINOR, committed, copy_whole, read_rows, set_cell, write_rows
 
 
 def diff(old, new, *options) -> subprocess.CompletedProcess:
@@ -49,7 +49,7 @@ def test_one_changed_claim_is_named_with_its_field(release_zip, package):
     assert "Claims: 0 added, 0 removed, 1 changed" in result.stdout
     assert "~ c018 (s003, kor-nis, killed): 'alrededor de 2 mil'" in result.stdout
     assert "stated_value: '2000' → '2100'" in result.stdout
-    assert "Version unchanged at 0.1.0, but the differences (claims corrected) call for a patch version." in result.stdout
+    assert f"Version unchanged at {VERSION}, but the differences (claims corrected) call for a patch version." in result.stdout
 
 
 def test_added_removed_and_retracted_claims(package):
@@ -93,11 +93,11 @@ def test_a_new_column_is_named_and_calls_for_a_minor_version(package):
     rows = read_rows(path)
     write_rows(path, [r + (["archived_on"] if i == 0 else [""]) for i, r in enumerate(rows)])
     descriptor = json.loads((package / "datapackage.json").read_text(encoding="utf-8"))
-    descriptor["version"] = "0.2.0"
+    descriptor["version"] = NEXT_MINOR
     (package / "datapackage.json").write_text(json.dumps(descriptor), encoding="utf-8")
     out = diff(REPO, package).stdout
     assert "column added: archived_on" in out
-    assert "Version 0.1.0 → 0.2.0: a minor step; the differences (a column added to sources) call for a minor version." in out
+    assert f"Version {VERSION} → {NEXT_MINOR}: a minor step; the differences (a column added to sources) call for a minor version." in out
 
 
 def test_something_that_is_not_a_package_is_refused(tmp_path):

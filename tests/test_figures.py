@@ -29,24 +29,32 @@ def test_killed_shows_each_nis_claim_and_the_fit(ax):
     returned = plot_quantity(ax, ESTIMATES, DRAWN, STYLE, WORDS["en"], "en", "killed")
     assert returned is ax
     labels = ax.get_legend_handles_labels()[1]
-    assert "National Intelligence Service of South Korea (NIS)" in labels and "Fitted (median)" in labels and "90% band" in labels
-    nis = [m for m in DRAWN if m["quantity"] == "killed" and m["claimant_id"] == "kor-nis"]
-    assert [m["claim_id"] for m in nis] == ["c007", "c019", "c018"]  # ~300 -> at least 600 -> ~2,000, in date order
-    assert sum(isinstance(child, Annotation) for child in ax.get_children()) == 1  # the open "al menos 600"
+    assert "South Korea" in labels and "Fitted (median)" in labels and "90% band" in labels
+    nis = [m["claim_id"] for m in DRAWN if m["quantity"] == "killed" and m["claimant_id"] == "kor-nis"]
+    # ~300 -> at least 600 -> ~2,000, in date order, each drawn once (c007, the archived ~300, relays c090)
+    assert nis.index("c090") < nis.index("c019") < nis.index("c018") and "c007" not in nis
+    open_claims = [m for m in DRAWN if m["quantity"] == "killed" and m["high"] is None]
+    assert "c019" in {m["claim_id"] for m in open_claims}  # "al menos 600"
+    assert sum(isinstance(child, Annotation) for child in ax.get_children()) == len(open_claims)
 
 
-def test_deployed_has_a_marker_per_claimant_in_spanish(ax):
+def test_deployed_names_each_claimant_group_in_spanish(ax):
     plot_quantity(ax, ESTIMATES, DRAWN, STYLE, WORDS["es"], "es", "deployed")
     labels = ax.get_legend_handles_labels()[1]
-    for claimant in ("kor-gov", "ukr-mod", "unattributed"):
-        assert STYLE[claimant][2]["es"] in labels
+    assert {"Corea del Sur", "Ucrania", "Estados Unidos"} <= set(labels)
+    assert {STYLE[m["claimant_id"]].legend["es"] for m in DRAWN if m["quantity"] == "deployed"} <= set(labels)
     assert ax.get_ylabel() == "Personas"
 
 
-def test_claimants_differ_in_colour_and_marker():
-    pairs = [(colour, marker) for colour, marker, _ in STYLE.values()]
+def test_claimant_groups_differ_in_colour_and_marker_and_share_them_within():
+    by_group = {}
+    for style in STYLE.values():
+        by_group.setdefault(style.legend["en"], set()).add((style.colour, style.marker))
+    assert all(len(pairs) == 1 for pairs in by_group.values())
+    pairs = [next(iter(p)) for p in by_group.values()]
     assert len(set(pairs)) == len(pairs) and len({m for _, m in pairs}) == len(pairs)
     assert all(colour in PALETTE or colour == "#777777" for colour, _ in pairs)
+    assert STYLE["kor-nis"].legend == STYLE["kor-jcs"].legend != STYLE["ukr-hur"].legend
 
 
 def test_as_of_view_draws_one_line_per_date(ax):

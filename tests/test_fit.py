@@ -15,6 +15,7 @@ from conftest import REPO, read_rows, write_rows
 from estimate.fit import ESTIMATE_COLUMNS, Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
     load_config, posterior, quantiles
 from estimate.ranges import lexicon
+from estimate.sampler import leave_one_out_weights
 from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
 from estimate.outputs import table
 from estimate.tables import load
@@ -81,7 +82,9 @@ def test_published_bands_are_monotone_and_ordered():
             values = [float(r[column]) for r in rows if r[column]]
             assert values == sorted(values), column
         for r in rows:
-            assert float(r["sensitivity_low"]) <= float(r["value_low"]) <= float(r["value_central"]) <= float(r["value_high"]) <= float(r["sensitivity_high"])
+            high, sensitivity_high = (float(r[c]) if r[c] else math.inf for c in ("value_high", "sensitivity_high"))  # empty: open
+            assert (r["value_high"] == "") == (r["high_is_open"] == "true")
+            assert float(r["sensitivity_low"]) <= float(r["value_low"]) <= float(r["value_central"]) <= high <= sensitivity_high
 
 
 def test_published_casualties_dominate_their_components():
@@ -116,6 +119,37 @@ def observation(claim_id, low, high, day="2025-01-15", quantity="killed"):
     when = date.fromisoformat(day)
     return Observation(claim_id, "k1", SUBJECT, quantity, "count", (quantity,), (when,), when, None,
                        math.log1p(low), math.log1p(high), low == high, ("k1", "losses"), "adversary", landing("count", low, high))
+
+
+def test_leave_one_out_weights_give_the_posterior_without_the_claim():
+    # A prior N(0, 1) and one claim y = 3 read with noise N(0, 2^2): the posterior is
+    # N(0.6, 0.8). Without the claim the prior is back: mean 0, variance 1 (weights the wrong
+    # way round give mean 1).
+    theta = np.random.default_rng(1).normal(0.6, math.sqrt(0.8), 20000)
+    log_lik = (-0.5 * ((3.0 - theta) / 2) ** 2)[:, None]
+    log_weights, k = leave_one_out_weights(log_lik)
+    w = np.exp(log_weights[0] - np.logaddexp.reduce(log_weights[0]))
+    assert abs(np.sum(w * theta)) < 0.05
+    assert abs(np.sum(w * theta**2) - 1.0) < 0.1
+    assert k[0] < 0.5
+
+
+def test_an_importance_weighted_mean_of_slowly_mixing_draws_has_an_honest_error():
+    """Draws that mix slowly (autocorrelation 0.95: some 40 draws per independent one) give
+    a mean whose error the independent-draws formula puts at a sixth of the truth."""
+    from estimate.fit import weighted
+    rng = np.random.default_rng(5)
+    chains, n, rho = 4, 1000, 0.95
+
+    def draws():
+        shocks = rng.standard_normal((chains, n)) * math.sqrt(1 - rho**2)
+        x = np.empty((chains, n))
+        x[:, 0] = rng.standard_normal(chains)
+        for t in range(1, n):
+            x[:, t] = rho * x[:, t - 1] + shocks[:, t]
+        return x.reshape(-1)
+    means, errors = zip(*(weighted(draws(), np.zeros(chains * n), 1.0, chains) for _ in range(200)))
+    assert 0.6 < np.median(errors) / np.std(means) < 1.5
 
 
 def test_a_single_claim_gives_a_band_around_it():
@@ -156,12 +190,56 @@ def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(p
     from estimate.fit import observations
     from estimate.ranges import claim_ranges
     from estimate.validate import validate_package
-    set_cell(package, "claims", "c018", "status", "retracted")
-    set_cell(package, "claims", "c018", "status_reason", "0.1.1: test retraction")
+    set_cell(package, "claims", "c026", "status", "retracted")
+    set_cell(package, "claims", "c026", "status_reason", "0.2.1: test retraction")
     assert validate_package(package) == []
     loaded, _ = load(package)
-    assert "c018" in {r["claim_id"] for r in claim_ranges(loaded)}
-    assert "c018" not in {f.claim_id for f in figures(loaded)}
+    assert "c026" in {r["claim_id"] for r in claim_ranges(loaded)}
+    assert "c026" not in {f.claim_id for f in figures(loaded)}
     used, unused = observations(loaded, CONFIG)
-    assert "c018" not in {o.claim_id for o in used}
-    assert unused["c018"].startswith("retracted")
+    assert "c026" not in {o.claim_id for o in used}
+    assert unused["c026"].startswith("retracted")
+
+
+def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_conflicts(package):
+    """'8,000 still fighting in Kursk' is not the total sent: read as deployed, it would pull
+    the curve down and conflict with every total above it."""
+    from conftest import set_cell
+    from estimate.conflicts import conflict_type
+    from estimate.evidence import figures
+    from estimate.fit import observations
+    from estimate.validate import validate_package
+    set_cell(package, "claims", "c023", "time_scope", "present")
+    assert validate_package(package) == []
+    loaded, _ = load(package)
+    used, unused = observations(loaded, CONFIG)
+    assert "c023" not in {o.claim_id for o in used}
+    assert unused["c023"].startswith("troops present at a date")
+    present = next(f for f in figures(loaded) if f.claim_id == "c023")
+    assert all(conflict_type(present, other) is None and conflict_type(other, present) is None for other in figures(loaded))
+
+
+def test_a_rise_over_fewer_days_than_a_knot_is_kept_out_of_the_fit_and_one_over_a_knot_is_used(package):
+    """c075: 50 killed in the battles of 14-17 December 2024. A curve straight between knots 28
+    days apart would read three days' toll as a steady rate, about 470 a month."""
+    from conftest import set_cell
+    from estimate.fit import observations
+    from estimate.validate import validate_package
+    loaded, _ = load(package)
+    used, unused = observations(loaded, CONFIG)
+    assert "c075" not in {o.claim_id for o in used}
+    assert unused["c075"].startswith("a rise over at most 3 days, shorter than the curves' 28-day knots")
+    for column in ("window_start_date_earliest", "window_start_date_latest"):
+        set_cell(package, "claims", "c075", column, "2024-11-19")
+    assert validate_package(package) == []
+    used, unused = observations(load(package)[0], CONFIG)
+    assert "c075" in {o.claim_id for o in used} and "c075" not in unused
+
+
+def test_as_of_dates_are_period_ends_before_the_latest_source_and_its_date():
+    from estimate.fit import as_of_dates
+    published = [date(2024, 10, 17), date(2025, 4, 28), date(2025, 4, 26), date(2026, 2, 20)]
+    assert as_of_dates(published, 3) == [date(2024, 12, 31), date(2025, 3, 31), date(2025, 6, 30), date(2025, 9, 30),
+                                         date(2025, 12, 31), date(2026, 2, 20)]
+    assert as_of_dates([date(2025, 3, 31)], 3) == [date(2025, 3, 31)]  # a period's last day is the latest source's: once
+    assert as_of_dates([date(2025, 1, 15), date(2025, 3, 1)], 1) == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 1)]

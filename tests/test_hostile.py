@@ -5,7 +5,12 @@ non-zero exit, never a traceback, and no file changes.
 test_crash.py; broken cells in test_validate.py.)
 """
 
+import errno
 import json
+import os
+import re
+import tempfile
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -55,7 +60,32 @@ def fields_as_strings(root):
     write_descriptor(root, d)
 
 
+def edited(change):
+    def edit(root):
+        d = descriptor_of(root)
+        change(d)
+        write_descriptor(root, d)
+    return edit
+
+
+def claims_resource(d: dict) -> dict:
+    return next(r for r in d["resources"] if r["name"] == "claims")
+
+
 DESCRIPTORS = {
+    "no version": (edited(lambda d: d.pop("version")), "datapackage.json column version: is missing — write the released version"),
+    "a version that is not SemVer": (edited(lambda d: d.update(version="1")), "column version: '1' is not a version"),
+    "a version in other digits": (edited(lambda d: d.update(version="١.٠.٠")), "is not a version such as 0.2.0"),
+    "no licence": (edited(lambda d: d.pop("licenses")), "column licenses: a list of licences, each with a name"),
+    "a resource name too long for a sheet": (edited(lambda d: claims_resource(d).update(name="c" * 32)),
+                                             "is not a resource name: up to 31 lower-case letters"),
+    "a resource name with a slash": (edited(lambda d: claims_resource(d).update(name="claim/s")), "'claim/s' is not a resource name"),
+    "a field type frictionless lacks": (edited(lambda d: claims_resource(d)["schema"]["fields"][0].update(type="strng")),
+                                        "'strng' is not a Table Schema type"),
+    "a description longer than a cell": (edited(lambda d: d.update(description="x" * 40_000)),
+                                         "column description: the text has 40,000 characters, more than a spreadsheet cell holds"),
+    "a key given twice": (lambda root: write_descriptor(root, (root / "datapackage.json").read_text(encoding="utf-8").replace(
+        '"version":', '"version": "0.0.1", "version":', 1)), "datapackage.json column version: the key appears twice in one object"),
     "nested a million deep": (lambda root: write_descriptor(root, "[" * 1_000_000 + "]" * 1_000_000), "is nested too deeply"),
     "a list, not an object": (lambda root: write_descriptor(root, "[]"), "has no list of resources"),
     "a table without a schema": (no_schema, "a table needs a schema with its list of fields"),
@@ -125,12 +155,33 @@ def test_diff_of_a_corrupted_zip(folder, tmp_path, capsys):
 
 
 def test_diff_unpacks_only_what_it_reads_and_never_a_bomb(folder, tmp_path, capsys):
-    descriptor = (folder / "datapackage.json").read_bytes()
-    bomb = zipped(tmp_path, {"v/datapackage.json": descriptor, "v/data/claims.csv": b"0" * (UNPACK_LIMIT + 1),
-                             "v/../../escaped.txt": b"outside"})
+    tables = {f"v/{r['path']}": (folder / r["path"]).read_bytes() for r in descriptor_of(folder)["resources"]
+              if r["path"].endswith(".csv")}
+    bomb = zipped(tmp_path, {"v/datapackage.json": (folder / "datapackage.json").read_bytes(), **tables,
+                             "v/data/claims.csv": b"0" * (UNPACK_LIMIT + 1), "v/../../escaped.txt": b"outside"})
     code, err = run(["diff", str(bomb), str(folder)], capsys)
     assert code == 2 and "unpacks to more than 64 MB" in err
     assert not (tmp_path.parent / "escaped.txt").exists()
+
+
+@pytest.mark.parametrize("entries, says", [
+    (lambda d, c: {"a/datapackage.json": d, "b/datapackage.json": d}, "holds 2 descriptors (a/datapackage.json, b/datapackage.json)"),
+    (lambda d, c: {"a/datapackage.json": d, "a/data/claims.csv": c}, "lists data/sources.csv in its descriptor but does not hold it"),
+])
+def test_diff_of_a_zip_that_is_not_one_whole_release(folder, tmp_path, entries, says, capsys):
+    release = zipped(tmp_path, entries((folder / "datapackage.json").read_bytes(), (folder / "data/claims.csv").read_bytes()))
+    code, err = run(["diff", str(release), str(folder)], capsys)
+    assert code == 2 and says in err and err.count("\n") == 1
+
+
+def test_diff_of_a_zip_with_one_entry_twice(folder, tmp_path, capsys):
+    release = tmp_path / "twice.zip"
+    with warnings.catch_warnings(), zipfile.ZipFile(release, "w") as archive:
+        warnings.simplefilter("ignore")  # zipfile warns of the duplicate it is told to write
+        for _ in range(2):
+            archive.writestr("a/datapackage.json", (folder / "datapackage.json").read_bytes())
+    code, err = run(["diff", str(release), str(folder)], capsys)
+    assert code == 2 and "holds a/datapackage.json twice" in err
 
 
 def test_diff_never_reads_a_file_outside_the_version(folder, tmp_path, capsys):
@@ -143,6 +194,31 @@ def test_diff_never_reads_a_file_outside_the_version(folder, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "THE SECRET" not in captured.out + captured.err and "Traceback" not in captured.err
     assert code in (1, 2)
+
+
+def test_diff_with_a_full_temporary_disk_says_where_to_make_room(folder, tmp_path, monkeypatch, capsys):
+    release = zipped(tmp_path, {"v/datapackage.json": (folder / "datapackage.json").read_bytes(),
+                                "v/data/claims.csv": (folder / "data/claims.csv").read_bytes()})
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+
+    def full(self, data):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(Path, "write_bytes", full)
+    code, err = run(["diff", str(release), str(folder)], capsys)
+    assert code == 2 and err == (f"cannot unpack the release zip into the temporary folder {temporary} (No space left on "
+                                 "device) — free space there, or set TMPDIR to a folder with room\n")
+    assert list(temporary.iterdir()) == []
+
+
+def test_diff_of_a_version_with_no_claims_lists_every_claim_as_removed(folder, capsys):
+    rows = read_rows(folder / "data/claims.csv")
+    write_rows(folder / "data/claims.csv", rows[:1])
+    code = main(["diff", str(REPO), str(folder)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("REMOVED: the versioning policy keeps every row") == len(rows) - 1
 
 
 def word_for_a_number(root: Path) -> None:
@@ -170,6 +246,48 @@ def test_a_row_of_thirty_thousand_commas_is_one_problem(package, capsys):
         f.write("c999" + "," * 30_000 + "\n")
     code, err = run(["validate", "--root", str(package)], capsys)
     assert code == 1
-    assert err.splitlines()[0] == (f"data/claims.csv row 29: the row has {30_001 - columns:,} more cell(s) than the header has "
+    rows = len((package / "data/claims.csv").read_text(encoding="utf-8").splitlines())  # the appended row is the last
+    assert err.splitlines()[0] == (f"data/claims.csv row {rows}: the row has {30_001 - columns:,} more cell(s) than the header has "
                                    "columns — remove them, or quote a value that contains a comma")
     assert len(err.splitlines()) == 2
+
+
+# ---------------------------------------------------------------- CITATION.cff and README.md
+
+def citation_edited(old: str, new: str):
+    def edit(root):
+        path = root / "CITATION.cff"
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return edit
+
+
+CITATIONS = {
+    "an impossible date": (lambda root: (root / "CITATION.cff").write_text(re.sub(
+        r"(?m)^date-released: .*$", 'date-released: "2026-13-45"', (root / "CITATION.cff").read_text(encoding="utf-8")),
+        encoding="utf-8"), "date-released '2026-13-45' is not a date: write it as YYYY-MM-DD"),
+    "no authors": (citation_edited("authors:", "writers:"), "has no authors"),
+    "broken YAML": (citation_edited("authors:", "authors: ["), "is not valid YAML (line"),
+    "not UTF-8": (lambda root: (root / "CITATION.cff").write_bytes((root / "CITATION.cff").read_bytes() + b"\xe9\xff"), "is not UTF-8"),
+    "missing": (lambda root: (root / "CITATION.cff").unlink(), "CITATION.cff in"),
+}
+
+
+@pytest.mark.parametrize("case", CITATIONS)
+@pytest.mark.parametrize("command", ["cite", "xlsx"])
+def test_a_broken_citation_file_is_a_sentence(folder, case, command, capsys):
+    damage, says = CITATIONS[case]
+    damage(folder)
+    before = snapshot(folder)
+    code, err = run([command, "--root", str(folder)], capsys)
+    assert code in (1, 2) and says in err and err.count("\n") == 1
+    assert snapshot(folder) == before
+
+
+def test_a_readme_that_is_not_utf8_is_a_sentence_to_coverage(folder, capsys):
+    (folder / "README.md").write_bytes((folder / "README.md").read_bytes() + b"\xe9\xff")
+    before = snapshot(folder)
+    code, err = run(["coverage", "--root", str(folder)], capsys)
+    assert code == 2 and err.startswith("cannot read README.md in") and "restore it as UTF-8 text" in err
+    assert snapshot(folder) == before

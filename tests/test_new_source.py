@@ -27,6 +27,15 @@ def rows(root: Path, rel: str) -> list[dict]:
         return list(csv.DictReader(f))
 
 
+def next_id(rel: str, column: str) -> str:
+    """The id the intake gives the next row: one past the package's highest."""
+    ids = [r[column] for r in rows(REPO, rel)]
+    return f"{ids[0][0]}{max(int(i[1:]) for i in ids) + 1:03d}"
+
+
+SOURCE, CLAIM = next_id("data/sources.csv", "source_id"), next_id("data/claims.csv", "claim_id")
+
+
 # Every test of the grown package is marked refit: its fixture runs the whole pipeline, the
 # fit included (about 5 minutes), so make check runs them and make test leaves them out.
 @pytest.fixture(scope="module")
@@ -36,7 +45,7 @@ def grown(tmp_path_factory) -> Path:
     steps = [
         ["new-source", str(ARTICLE), "--published", "2025-12-02", "--basis", "inferred", "--title", TITLE,
          "--evidence", "Test fixture: 'este martes', dated for the test.", "--append"],
-        ["new-claim", "--source", "s005", "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "al menos 3.500", "--append"],
+        ["new-claim", "--source", SOURCE, "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "al menos 3.500", "--append"],
         ["validate"],
     ] + [[stage] for stage in STAGES]
     for step in steps:
@@ -47,28 +56,28 @@ def grown(tmp_path_factory) -> Path:
 
 @pytest.mark.refit
 def test_the_source_is_archived_byte_for_byte_with_its_hash(grown):
-    assert (grown / "data/texts/s005.txt").read_bytes() == ARTICLE.read_bytes()
-    [source] = [r for r in rows(grown, "data/sources.csv") if r["source_id"] == "s005"]
+    assert (grown / f"data/texts/{SOURCE}.txt").read_bytes() == ARTICLE.read_bytes()
+    [source] = [r for r in rows(grown, "data/sources.csv") if r["source_id"] == SOURCE]
     assert source["title"] == TITLE and source["title_kind"] == "headline" and source["published_date_precision"] == "day"
 
 
 @pytest.mark.refit
 def test_the_claim_row_is_filled_from_the_text(grown):
-    [claim] = [r for r in rows(grown, "data/claims.csv") if r["claim_id"] == "c028"]
+    [claim] = [r for r in rows(grown, "data/claims.csv") if r["claim_id"] == CLAIM]
     assert claim["quote"].startswith("La Agencia Nacional de Inteligencia de Corea del Sur estimó este martes que al menos 3.500")
-    assert (claim["hedge_id"], claim["stated_value"], claim["origin_id"]) == ("at_least", "3500", "c028")
+    assert (claim["hedge_id"], claim["stated_value"], claim["origin_id"]) == ("at_least", "3500", CLAIM)
     assert (claim["as_of_date_earliest"], claim["as_of_date_basis"]) == ("2025-12-02", "publication")
 
 
 @pytest.mark.refit
 def test_its_range_is_an_open_interval_from_the_stated_number(grown):
-    [r] = [r for r in rows(grown, "data/derived/ranges.csv") if r["claim_id"] == "c028"]
+    [r] = [r for r in rows(grown, "data/derived/ranges.csv") if r["claim_id"] == CLAIM]
     assert float(r["value_low"]) == 3500 and r["high_is_open"] == "true"
 
 
 @pytest.mark.refit
 def test_the_fit_uses_it_and_killed_rises_to_it(grown):
-    [used] = [r for r in rows(grown, "data/derived/claim_fit.csv") if r["claim_id"] == "c028"]
+    [used] = [r for r in rows(grown, "data/derived/claim_fit.csv") if r["claim_id"] == CLAIM]
     assert used["used_in_fit"] == "true"
     before = {r["date"]: float(r["value_central"]) for r in rows(REPO, "data/derived/estimates.csv") if r["quantity"] == "killed"}
     after = {r["date"]: float(r["value_central"]) for r in rows(grown, "data/derived/estimates.csv") if r["quantity"] == "killed"}
@@ -120,15 +129,15 @@ def test_a_reference_source_and_its_claim_are_added_without_any_text(tmp_path):
     for step in (["new-source", "--url", "https://example.org/news/2025/04/30/briefing", "--read", "2026-12-03",
                   "--outlet", "Example Wire", "--language", "en", "--published", "2025-04-30", "--basis", "printed",
                   "--evidence", "The page prints 30 April 2025.", "--append"],
-                 ["new-claim", "--source", "s005", "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "about 600",
+                 ["new-claim", "--source", SOURCE, "--claimant", "kor-nis", "--quantity", "killed", "--phrase", "about 600",
                   "--paraphrase", "The intelligence service told lawmakers about 600 soldiers had been killed.", "--append"]):
         result = estimate(root, *step)
         assert result.returncode == 0, f"{step}: {result.stderr}"
     source, claim = rows(root, "data/sources.csv")[-1], rows(root, "data/claims.csv")[-1]
     assert (source["kind"], source["text_path"], source["read_date"]) == ("reference", "", "2026-12-03")
-    assert (claim["source_id"], claim["quote"], claim["hedge_id"], claim["stated_value"]) == ("s005", "", "about", "600")
+    assert (claim["source_id"], claim["quote"], claim["hedge_id"], claim["stated_value"]) == (SOURCE, "", "about", "600")
     assert sorted((root / "data/texts").iterdir()) == texts
-    quoted = estimate(root, "new-claim", "--source", "s005", "--claimant", "kor-nis", "--quantity", "wounded",
+    quoted = estimate(root, "new-claim", "--source", SOURCE, "--claimant", "kor-nis", "--quantity", "wounded",
                       "--phrase", "about 4,100", "--paraphrase", "x", "--quote", "About 4,100 were wounded.")
     assert quoted.returncode == 2 and "carry no quote" in quoted.stderr
 

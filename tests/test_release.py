@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, committed, copy_whole, set_cell
+from conftest import REPO, CREATED, RELEASED, VERSION, NEXT_MINOR, committed, copy_whole, set_cell
 from estimate import release
 from estimate.tables import load
 
@@ -61,7 +61,7 @@ def test_entries_are_sorted_stamped_and_under_one_folder(zip_path):
         infos = archive.infolist()
     names = [i.filename for i in infos]
     assert names == sorted(names) and all(n.startswith(FOLDER + "/") for n in names)
-    assert {i.date_time for i in infos} == {(2026, 11, 22, 0, 0, 0)}
+    assert {i.date_time for i in infos} == {(*map(int, CREATED.split("-")), 0, 0, 0)}
     assert {i.external_attr >> 16 for i in infos} == {0o644}
 
 
@@ -150,17 +150,17 @@ def test_a_folder_that_is_not_a_checkout_is_not_released(tmp_path):
 
 def test_a_version_that_disagrees_is_not_released(built_copy, tmp_path):
     cff = built_copy / "CITATION.cff"
-    cff.write_text(cff.read_text(encoding="utf-8").replace('version: "0.1.0"', 'version: "0.2.0"'), encoding="utf-8")
+    cff.write_text(cff.read_text(encoding="utf-8").replace(f'version: "{VERSION}"', f'version: "{NEXT_MINOR}"'), encoding="utf-8")
     committed(built_copy)
     result = build(built_copy, tmp_path / "dist")
     assert result.returncode == 2
-    assert "CITATION.cff: version is '0.2.0' but datapackage.json's version is '0.1.0'" in result.stderr
+    assert f"CITATION.cff: version is '{NEXT_MINOR}' but datapackage.json's version is '{VERSION}'" in result.stderr
     assert not (tmp_path / "dist").exists()
 
 
 def test_changes_waiting_under_unreleased_are_not_released_as_the_old_version(built_copy):
     log = built_copy / "CHANGELOG.md"
-    log.write_text(log.read_text(encoding="utf-8").replace("## 0.1.0 — 2026-11-22", "## Unreleased\n\n- A note.\n\n## 0.1.0 — 2026-11-22"),
+    log.write_text(log.read_text(encoding="utf-8").replace(RELEASED, f"## Unreleased\n\n- A note.\n\n{RELEASED}"),
                    encoding="utf-8")
     committed(built_copy)
     result = build(built_copy, built_copy / "dist")
@@ -173,4 +173,4 @@ def test_a_released_version_is_never_rebuilt_with_other_contents(built_copy):
     set_cell(built_copy, "claims", "c011", "note", "A corrected note.")
     committed(built_copy)
     result = build(built_copy, built_copy / "dist")
-    assert result.returncode == 2 and "already holds a different 0.1.0" in result.stderr
+    assert result.returncode == 2 and f"already holds a different {VERSION}" in result.stderr

@@ -127,6 +127,9 @@ def reference(source=None, claim=None, at=("sources", ""), says=""):
     return mutate
 
 
+# Rows of data/claims.csv with its header: a row appended to it is the next one.
+CLAIM_ROWS = len(read_rows(REPO / "data/claims.csv"))
+
 VARIANTS = {
     "reference claim with a quote": reference(claim={"quote": "About 600 soldiers were killed."}, at=("claims", "quote"),
                                               says="s900 is a reference source"),
@@ -160,6 +163,10 @@ VARIANTS = {
     "stated number mismatch": cell("claims", "c018", "stated_value", "2500", "says 2,000"),
     "formula-leading cell": cell("claims", "c001", "note", "=HYPERLINK(\"http://x\")", "formula"),
     "formula-leading minus": cell("claimants", "ukr-mod", "note", "-2+3", "formula"),
+    "a NUL inside a note": cell("claims", "c001", "note", "abc\x00def", "holds the invisible character U+0000 at character 4"),
+    "a bell inside a note": cell("claims", "c002", "note", "abc\x07", "holds the invisible character U+0007"),
+    "an escape in a paraphrase": cell("claims", "c040", "paraphrase", "Said \x1b[31mred\x1b[0m.", "U+001B at character 6"),
+    "a right-to-left override in a name": cell("claimants", "ukr-mod", "name", "Ministry \u202eecnefed", "U+202E"),
     "missing required column": edit_csv("claims", drop_column("quote"), 1, "quote", "is missing"),
     "unexpected column": edit_csv("claims", add_column("comment"), 1, "comment", "not a column of this table"),
     "columns out of order": edit_csv("hedges", lambda rows: [r.insert(0, r.pop(1)) for r in rows], 1, "rule", "out of order"),
@@ -180,7 +187,7 @@ VARIANTS = {
     "relay differs from origin": cell("claims", "c027", "quantity", "killed", "relays c017", at="origin_id"),
     "relay of a relay": cell("claims", "c020", "origin_id", "c006", "is itself a relay"),
     "origin printed later": cell("claims", "c002", "origin_id", "c006", "is itself a relay"),
-    "publication basis with other dates": cell("claims", "c001", "as_of_date_earliest", "2024-11-01", "differ from the publication dates",
+    "publication basis with other dates": cell("claims", "c002", "as_of_date_earliest", "2024-11-01", "differ from the publication dates",
                                                 at="as_of_date_basis"),
     "date precision mismatch": cell("sources", "s003", "published_date_precision", "month", "is a day"),
     "stated date without evidence": cell("claims", "c019", "as_of_date_evidence", "", "quote the words"),
@@ -217,7 +224,7 @@ VARIANTS = {
     "replacement withdrawn too": lambda root: (cells("claims", "c008", {"status": "retracted", "status_reason": "0.2.0: x"}, "", "")(root),
                                                cells("claims", "c007", {"status": "superseded", "superseded_by": "c008",
                                                                         "status_reason": "0.2.0: y"}, "superseded_by", "is itself retracted")(root))[1],
-    "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), 29, "phrase", "repeats row 9"),
+    "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), CLAIM_ROWS + 1, "phrase", "repeats row 9"),
     "phrase cut from a longer number": cells("claims", "c007", {"phrase": "aproximadamente 30", "stated_value": "30"}, "phrase",
                                              "only as part of a longer word or number"),
     "hedge wording left out of the phrase": cells("claims", "c019", {"phrase": "600", "hedge_id": "bare"}, "phrase",
@@ -228,6 +235,9 @@ VARIANTS = {
     "Arabic-Indic digits": cell("claims", "c007", "stated_value", "\u0663\u0660\u0660", "is not a plain number"),
     "number with a leading space": cell("claims", "c007", "stated_value", " 300", "is not a plain number"),
     "percent above 100": cell("claims", "c010", "stated_high", "150", "is above 100 for a percent"),
+    "a word the lexicon does not know": cell("claims", "c093", "phrase", "reportedly 2,700", "holds 'reportedly'"),
+    "an unknown word beside a hedge": cell("claims", "c090", "phrase", "Around 300 dead", "holds 'dead'"),
+    "a phrase word in upper case": cell("phrase_words", "soldados", "word", "Soldados", "not of the expected form"),
     "published in 2099": cell("sources", "s004", "published_date_latest", "2099-01-01", "is after today"),
     "dated before the full-scale invasion": cell("sources", "s000", "published_date_earliest", "2021-01-01", "below the minimum 2022-02-24"),
     "bare CR line ending": edit_bytes("data/claims.csv", lambda b: b.replace(b"\n", b"\r", 1), 1, "status_reason", "bare CR"),
@@ -258,14 +268,14 @@ def test_catalogue_is_large_enough():
 
 def test_cli_lists_every_problem_exits_1_and_writes_nothing(package):
     set_cell(package, "claims", "c002", "hedge_id", "roughly")
-    set_cell(package, "claims", "c018", "stated_value", "2500")
+    set_cell(package, "claims", "c026", "stated_value", "4500")
     before = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
     result = subprocess.run([sys.executable, "-m", "estimate", "validate", "--root", str(package)],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert "data/claims.csv row 3, column hedge_id: 'roughly' is not a hedge_id in data/hedges.csv — add it there or fix the spelling" in lines
-    assert any(line.startswith("data/claims.csv row 19, column stated_value: ") for line in lines)
+    assert any(line.startswith("data/claims.csv row 27, column stated_value: ") for line in lines)
     assert len(lines) == 4 and lines[-1].startswith("3 problem(s)")  # the relay c006 of c002 now differs too
     assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
 

@@ -4,12 +4,13 @@ import json
 import shutil
 import subprocess
 import sys
+from datetime import date
 
 import jsonschema
 import pytest
 import yaml
 
-from conftest import REPO, released_changelog, set_cell
+from conftest import REPO, RELEASED, VERSION, NEXT_MINOR, NEXT_PATCH, CREATED, released_changelog, set_cell
 from estimate import citation, versions
 from estimate.tables import load
 
@@ -56,14 +57,14 @@ def test_descriptor_citation_and_changelog_agree():
 
 
 @pytest.mark.parametrize("file, old, new, says", [
-    ("CITATION.cff", 'version: "0.1.0"', 'version: "0.1.1"', "datapackage.json's version is '0.1.0'"),
-    ("CITATION.cff", 'date-released: "2026-11-22"', 'date-released: "2026-11-23"', "created date"),
-    ("datapackage.json", '"version": "0.1.0"', '"version": "0.2.0"', "datapackage.json's version is '0.2.0'"),
-    ("CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## 0.1.0 — 2026-11-21", "the latest release is '## 0.1.0 — 2026-11-21'"),
-    ("CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## 0.1.0", "has no date"),
-    ("CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## Unreleased", "has no release heading"),
+    ("CITATION.cff", f'version: "{VERSION}"', f'version: "{NEXT_PATCH}"', f"datapackage.json's version is '{VERSION}'"),
+    ("CITATION.cff", f'date-released: "{CREATED}"', 'date-released: "2099-01-01"', "created date"),
+    ("datapackage.json", f'"version": "{VERSION}"', f'"version": "{NEXT_MINOR}"', f"datapackage.json's version is '{NEXT_MINOR}'"),
+    ("CHANGELOG.md", RELEASED, f"## {VERSION} — 2026-11-21", f"the latest release is '## {VERSION} — 2026-11-21'"),
+    ("CHANGELOG.md", RELEASED, f"## {VERSION}", "has no date"),
+    ("CHANGELOG.md", RELEASED, "## Unreleased", f"write '{RELEASED}' above it"),
     ("CHANGELOG.md", "- c001–c027:", "- c001–c026:", "c027 is listed as added under no version"),
-    ("CHANGELOG.md", "- c001–c027:", "- c001–c028:", "lists c028 as added, but data/claims.csv has no such claim"),
+    ("CHANGELOG.md", "- c028–c170:", "- c028–c171:", "lists c171 as added, but data/claims.csv has no such claim"),
 ])
 def test_a_disagreement_is_named(release, file, old, new, says):
     edit(release / file, old, new)
@@ -72,7 +73,7 @@ def test_a_disagreement_is_named(release, file, old, new, says):
 
 
 def test_unreleased_work_sits_above_the_latest_release(release):
-    edit(release / "CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## Unreleased\n\n### Claims added\n- c027: moved here.\n\n## 0.1.0 — 2026-11-22")
+    edit(release / "CHANGELOG.md", RELEASED, f"## Unreleased\n\n### Claims added\n- c027: moved here.\n\n{RELEASED}")
     edit(release / "CHANGELOG.md", "- c001–c027:", "- c001–c026:")
     assert problems(release) == []
 
@@ -81,8 +82,7 @@ def test_a_withdrawn_claim_must_be_listed(release):
     set_cell(release, "claims", "c018", "status", "retracted")
     set_cell(release, "claims", "c018", "status_reason", "0.1.1: test")
     assert any("c018 is retracted" in str(p) for p in problems(release))
-    edit(release / "CHANGELOG.md", "## 0.1.0 — 2026-11-22",
-         "## Unreleased\n\n### Claims retracted or superseded\n- c018: test.\n\n## 0.1.0 — 2026-11-22")
+    edit(release / "CHANGELOG.md", RELEASED, f"## Unreleased\n\n### Claims retracted or superseded\n- c018: test.\n\n{RELEASED}")
     assert problems(release) == []
 
 
@@ -119,22 +119,29 @@ def test_make_cite_prints_the_current_version():
 
 def test_bump_writes_the_version_and_date_in_all_three_places(release):
     from estimate.cli import main
-    edit(release / "CHANGELOG.md", "## 0.1.0 — 2026-11-22", "## Unreleased\n\n### Claims corrected\n- c011: note.\n\n## 0.1.0 — 2026-11-22")
-    assert main(["bump", "0.1.1", "--date", "2026-12-01", "--root", str(release)]) == 0
+    edit(release / "CHANGELOG.md", RELEASED, f"## Unreleased\n\n### Claims corrected\n- c011: note.\n\n{RELEASED}")
+    today = date.today().isoformat()
+    assert main(["bump", NEXT_PATCH, "--date", today, "--root", str(release)]) == 0
     descriptor = json.loads((release / "datapackage.json").read_text(encoding="utf-8"))
-    assert (descriptor["version"], descriptor["created"]) == ("0.1.1", "2026-12-01T00:00:00Z")
-    assert "## 0.1.1 — 2026-12-01\n" in (release / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert (descriptor["version"], descriptor["created"]) == (NEXT_PATCH, f"{today}T00:00:00Z")
+    assert f"## {NEXT_PATCH} — {today}\n" in (release / "CHANGELOG.md").read_text(encoding="utf-8")
     cff = yaml.safe_load((release / "CITATION.cff").read_text(encoding="utf-8"))
-    assert (cff["version"], cff["date-released"]) == ("0.1.1", "2026-12-01")
+    assert (cff["version"], cff["date-released"]) == (NEXT_PATCH, today)
     assert problems(release) == []
 
 
-@pytest.mark.parametrize("version, says", [("0.1.0", "is not after the current version 0.1.0"),
-                                           ("1.0", "is not a version"),
-                                           ("0.2.0", "no '## Unreleased' heading")])
-def test_bump_refuses_and_changes_nothing(release, version, says, capsys):
+@pytest.mark.parametrize("version, when, says", [
+    (VERSION, None, f"is not after the current version {VERSION}"),
+    ("1.0", None, "is not a version"),
+    (NEXT_MINOR + "\n", None, "is not a version"),
+    ("١.٠.٠", None, "is not a version"),
+    (NEXT_MINOR, None, "no '## Unreleased' heading"),
+    (NEXT_MINOR, "2020-01-01", f"2020-01-01 is before {CREATED}, the date of the current version {VERSION}"),
+    (NEXT_MINOR, "9999-12-31", "9999-12-31 is in the future — a version is dated the day it is released"),
+])
+def test_bump_refuses_and_changes_nothing(release, version, when, says, capsys):
     from estimate.cli import main
     before = {p: p.read_bytes() for p in release.rglob("*") if p.is_file()}
-    assert main(["bump", version, "--root", str(release)]) == 2
+    assert main(["bump", version, "--root", str(release)] + (["--date", when] if when else [])) == 2
     assert says in capsys.readouterr().err
     assert {p: p.read_bytes() for p in release.rglob("*") if p.is_file()} == before

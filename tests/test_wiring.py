@@ -1,10 +1,12 @@
 """Every command the README names and every Makefile target exists and runs (dry-run where slow)."""
 
 import os
+import signal
 import re
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -71,4 +73,29 @@ def test_a_failed_run_leaves_every_committed_output_in_place(tmp_path):
     os.utime(copy / "estimate/fit.py", (stale, stale))   # newer than every output: the fit must run
     result = subprocess.run(["make", "fit", "PY=false"], cwd=copy, capture_output=True, text=True)
     assert result.returncode != 0
+    assert {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())} == before
+
+
+def test_an_interrupted_run_leaves_every_committed_output_in_place(tmp_path):
+    """Ctrl-C or a kill during make fit: make deletes a target whose file changed while its
+    recipe ran, unless the target is precious; the command's own writes are all or none, so
+    make must leave the files alone. Here the 'Python' touches the outputs, then waits."""
+    copy = tmp_path / "package"
+    shutil.copytree(REPO, copy, ignore=shutil.ignore_patterns(".venv", ".git", "dist", "__pycache__"))
+    (copy / ".venv").mkdir()
+    (copy / ".venv/.installed").touch()
+    slow = tmp_path / "slow-python"
+    slow.write_text("#!/bin/sh\ntouch data/derived/*\nsleep 60\n", encoding="utf-8")
+    slow.chmod(0o755)
+    before = {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())}
+    for p in (copy / "data/derived").iterdir():
+        os.utime(p, (1e9, 1e9))   # long ago: the fit must run, and the touch is seen
+    make = subprocess.Popen(["make", "fit", f"PY={slow}"], cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 20
+    while os.stat(copy / "data/derived/fit.json").st_mtime == 1e9 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(make.pid, signal.SIGINT)   # as Ctrl-C does: make and the command it runs
+    _, err = make.communicate(timeout=30)
+    assert make.returncode != 0 and "Deleting file" not in err, err
     assert {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())} == before
