@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from estimate.tables import within
+
 STAMPS = Path(".stamps")
 USAGE = ("usage: python -m estimate.stamps check|record COMMAND INPUT... -- OUTPUT...\n"
          "  check: exit 0 (and touch the outputs) when every file's content is what COMMAND's last run recorded\n"
@@ -28,7 +30,7 @@ USAGE = ("usage: python -m estimate.stamps check|record COMMAND INPUT... -- OUTP
 def digest(path: Path) -> str | None:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
-    except (FileNotFoundError, IsADirectoryError):
+    except FileNotFoundError:
         return None
 
 
@@ -41,15 +43,6 @@ def contents(root: Path, inputs: list[str], outputs: list[str]) -> dict:
             "outputs": {p: digest(root / p) for p in sorted(set(outputs))}}
 
 
-def of_the_package(root: Path, rel) -> bool:
-    """A path a stamp may name: relative, inside the package folder once links are followed,
-    and a file (or not there yet)."""
-    if not isinstance(rel, str) or not rel or Path(rel).is_absolute() or ".." in Path(rel).parts:
-        return False
-    path = root / rel
-    return path.resolve().is_relative_to(root.resolve()) and (path.is_file() or not path.exists())
-
-
 def recorded(root: Path, command: str) -> dict | None:
     """The stamp of COMMAND's last run; None if there is none or it is not one this module
     wrote (a package received from someone else may hold anything in .stamps/: a stamp that
@@ -59,7 +52,7 @@ def recorded(root: Path, command: str) -> dict | None:
     except (OSError, ValueError):
         return None
     sides = [stamp.get(side) for side in ("inputs", "outputs")] if isinstance(stamp, dict) else [None]
-    if not all(isinstance(side, dict) and all(of_the_package(root, rel) for rel in side) for side in sides):
+    if not all(isinstance(side, dict) and all(within(root, rel) for rel in side) for side in sides):
         return None
     return stamp
 
