@@ -99,7 +99,8 @@ cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITA
 	@$(PY) -m estimate cite
 
 test: $(VENV_STAMP) ## Run the tests: the package, ~60 broken copies, ranges, conflicts, baselines, the model, spreadsheets, releases
-	$(PY) -m pytest
+# On every core, a test file per worker (its shared fixtures are built once).
+	$(PY) -m pytest -n auto --dist loadfile
 
 reproduce: $(VENV_STAMP) ## Rebuild every derived output in memory and compare: bytes, or the fit's numbers within tolerance
 	$(PY) -m estimate reproduce

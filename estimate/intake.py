@@ -222,7 +222,29 @@ def checked(root: Path, files: dict[Path, bytes]) -> list:
         return validate_package(copy)
 
 
-def run(args, make, show: Path, adds: str) -> int:
+# The option each column of a new row comes from: a problem in that column is the option's.
+SOURCE_OPTIONS = {"outlet": "--outlet", "language": "--language", "published_date_earliest": "--published",
+                  "published_date_latest": "--published-latest", "published_date_basis": "--basis",
+                  "published_date_evidence": "--evidence", "url": "--url", "note": "--note", "title": "--title",
+                  "read_date": "--read"}
+CLAIM_OPTIONS = {"source_id": "--source", "claimant_id": "--claimant", "attribution": "--attribution", "via": "--via",
+                 "origin_id": "--origin", "subject_id": "--subject", "quantity": "--quantity",
+                 "casualty_definition": "--casualty-definition", "time_scope": "--time-scope",
+                 "as_of_date_earliest": "--as-of", "as_of_date_latest": "--as-of-latest", "as_of_date_evidence": "--evidence",
+                 "phrase": "--phrase", "hedge_id": "--hedge", "unit": "--unit", "quote": "--quote",
+                 "paraphrase": "--paraphrase", "note": "--note"}
+
+
+def located(problem, show: Path, new_row: int, options: dict[str, str]) -> str:
+    """A problem of the new row names the option to change; one elsewhere, its file and row."""
+    if problem.file != show.as_posix() or problem.row != new_row:
+        return str(problem)
+    if problem.column in options:
+        return f"{options[problem.column]}: {problem.message}".replace("\r", "\\r").replace("\n", "\\n")
+    return str(problem).replace(f" row {new_row},", " (the new row),", 1)
+
+
+def run(args, make, show: Path, adds: str, options: dict[str, str]) -> int:
     try:
         package = valid_package(args.root)
         files = make(package, args)
@@ -237,7 +259,8 @@ def run(args, make, show: Path, adds: str) -> int:
     print(line)
     problems = checked(args.root, files)
     if problems:
-        print("\n".join(map(str, problems)), file=sys.stderr)
+        new_row = files[show].decode("utf-8").rstrip("\n").count("\n") + 1  # the header is row 1
+        print("\n".join(located(p, show, new_row, options) for p in problems), file=sys.stderr)
         print(f"With this row the package would have {len(problems)} problem(s); nothing was written. "
               "Fix the arguments (or the row, by hand) and run the command again.", file=sys.stderr)
         return 1
@@ -251,8 +274,9 @@ def run(args, make, show: Path, adds: str) -> int:
 
 
 def source_main(args) -> int:
-    return run(args, source_files, SOURCES, "archive the text and add this row and its resource in datapackage.json")
+    return run(args, source_files, SOURCES, "archive the text and add this row and its resource in datapackage.json",
+               SOURCE_OPTIONS)
 
 
 def claim_main(args) -> int:
-    return run(args, claim_files, CLAIMS, "add it to data/claims.csv (or paste it there yourself)")
+    return run(args, claim_files, CLAIMS, "add it to data/claims.csv (or paste it there yourself)", CLAIM_OPTIONS)

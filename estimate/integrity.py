@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date
 from itertools import chain
 
-from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
+from estimate.numbers import TOKEN, UnreadableNumber, numerals_from_rows, read_numbers, word_key
 from estimate.problems import Problem, shown
 from estimate.tables import CELL_LIMIT, DESCRIPTOR, Loaded, Row
 
@@ -43,6 +43,7 @@ def check(package: Loaded) -> list[Problem]:
         invisible_characters(package),
         unique_keys(package),
         hedge_rules(package),
+        numeral_words(package),
         source_rows(package),
         claim_rows(package),
     ))
@@ -183,6 +184,19 @@ def hedge_rules(package: Loaded):
     yield from sensitivity_rules(package)
 
 
+def numeral_words(package: Loaded):
+    """Phrases are read without regard to case or accent encoding, so two numerals that
+    differ only in those would give one word two values, of which the last would win."""
+    table = package.tables["numerals"]
+    first: dict[str, int] = {}
+    for row in table.rows:
+        key = word_key(row["word"])
+        if key in first:
+            yield Problem(table.path, row.number, "word", f"{shown(row['word'])} is the word of row {first[key]}: phrases are "
+                                                          "read without regard to case — keep one of the two rows")
+        first.setdefault(key, row.number)
+
+
 def sensitivity_rules(package: Loaded):
     """A sensitivity lexicon only changes parameters its hedge's rule uses."""
     table = package.tables["hedges_sensitivity"]
@@ -239,9 +253,21 @@ def text_path_ok(package: Loaded, rel: str) -> bool:
     return re.fullmatch(field["constraints"]["pattern"], rel) is not None
 
 
+def borrowed_texts(package: Loaded) -> set[str]:
+    """Sources whose text_path is an earlier source's: validation reports the repeat, and
+    nothing is checked against the other source's text, where it could only mislead."""
+    first, borrowed = set(), set()
+    for row in package.tables["sources"].rows:
+        if row["text_path"] in first:
+            borrowed.add(row["source_id"])
+        first.add(row["text_path"] or None)
+    return borrowed
+
+
 def source_rows(package: Loaded):
     table = package.tables["sources"]
     resources = {r.get("path"): r for r in package.descriptor["resources"]}
+    borrowed = borrowed_texts(package)
     for row in table.rows:
         yield from date_span(table.path, row, "published_date")
         latest = day(row, "published_date_latest")
@@ -249,7 +275,8 @@ def source_rows(package: Loaded):
             yield Problem(table.path, row.number, "published_date_latest",
                           f"{latest} is after today — a source cannot have been published in the future; correct the date")
         if row["kind"] == "archived":
-            yield from archived_source(package, table.path, row, resources)
+            yield from (kind_columns(table.path, row) if row["source_id"] in borrowed
+                        else archived_source(package, table.path, row, resources))
         elif row["kind"] == "reference":
             yield from reference_source(table.path, row)
 
@@ -341,7 +368,8 @@ def claim_rows(package: Loaded):
     claims = table.by_key("claim_id")
     numerals = numerals_from_rows(r for r in package.tables["numerals"].rows if number(r, "value") is not None)
     known = known_words(hedges, numerals, package.tables["phrase_words"].rows)
-    texts = {sid: source_text(package, s) for sid, s in sources.items()}
+    borrowed = borrowed_texts(package)
+    texts = {sid: source_text(package, s) for sid, s in sources.items() if sid not in borrowed}
     for row in table.rows:
         source = sources.get(row["source_id"])
         yield from quote_and_phrase(table.path, row, texts.get(row["source_id"]), source)
@@ -473,8 +501,12 @@ def stated_numbers(path: str, row: Row, rule: str, numerals):
         column = expected[0] if expected else "phrase"
         says = " and ".join(show(n) for n in said) or "no number"
         wrote = " and ".join(show(n) for n in stated) or "no number"
+        # A wrong value in data/numerals.csv shows here first: name the words it read.
+        words = [w for w in (m.group(2) for m in TOKEN.finditer(word_key(row["phrase"]))) if w in numerals]
+        read = "".join(f", reading '{w}' as {show(numerals[w].value)} by data/numerals.csv" for w in words)
         yield Problem(path, row.number, column,
-                      f"is {wrote}, but the phrase '{row['phrase']}' says {says} — make them agree")
+                      f"is {wrote}, but the phrase '{row['phrase']}' says {says}{read} — make them agree"
+                      + (" (or correct the numeral)" if words else ""))
 
 
 def as_of_vs_publication(path: str, row: Row, source: Row):

@@ -48,7 +48,7 @@ class Settings:
 
 
 def settings(config: dict) -> Settings:
-    return Settings(**config["approximation"])
+    return sampler.section(Settings, config, "approximation")
 
 
 def applies(design: model.Design, config: dict) -> bool:

@@ -5,6 +5,7 @@ Digits: a ',' or '.' followed by exactly three digits groups thousands ('11,000'
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 TOKEN = re.compile(r"(\d+(?:[.,]\d+)*)|([^\W\d_]+)")
@@ -23,10 +24,16 @@ class UnreadableNumber(ValueError):
     pass
 
 
+def word_key(text: str) -> str:
+    """Words are matched composed (NFC) and in lower case: 'Dieciséis' typed with a
+    combining accent is 'dieciséis'."""
+    return unicodedata.normalize("NFC", text).strip().lower()
+
+
 def numerals_from_rows(rows) -> dict[str, Numeral]:
-    """Number words from the rows of data/numerals.csv."""
+    """Number words from the rows of data/numerals.csv (validation refuses two rows with one key)."""
     return {
-        row["word"].lower(): Numeral(float(row["value"]), row["role"] == "multiplier", row["stands_alone"] == "true")
+        word_key(row["word"]): Numeral(float(row["value"]), row["role"] == "multiplier", row["stands_alone"] == "true")
         for row in rows
     }
 
@@ -43,7 +50,7 @@ def read_numbers(phrase: str, numerals: dict[str, Numeral]) -> list[float]:
     """Every number stated in ``phrase``, in order; words that are not numbers are skipped."""
     numbers: list[float] = []
     after_number = False
-    for match in TOKEN.finditer(phrase.lower()):
+    for match in TOKEN.finditer(word_key(phrase)):
         digits, word = match.groups()
         if digits:
             numbers.append(parse_digits(digits))

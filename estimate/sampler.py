@@ -15,7 +15,7 @@ standard error of a quantile or a mean.
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import jax
@@ -25,6 +25,7 @@ from arviz_stats.base import array_stats
 from numpyro.infer.hmc import hmc
 
 from estimate import model
+from estimate.outputs import UsageError
 
 METHOD = "nuts_posterior"
 
@@ -72,8 +73,24 @@ class Chains:
         return self.draws.reshape(-1, self.draws.shape[-1])
 
 
+METRICS = ("prior", "hessian")
+
+
+def section(record, config: dict, name: str):
+    """A section of estimate/model.toml as its record: a key misspelt, missing or added is
+    a sentence, never a default silently taken instead."""
+    given, wanted = config.get(name), [f.name for f in fields(record)]
+    if not isinstance(given, dict) or sorted(given) != sorted(wanted):
+        raise UsageError(f"estimate/model.toml [{name}] must set exactly {', '.join(wanted)} — restore it from git")
+    return record(**given)
+
+
 def settings(config: dict) -> Settings:
-    return Settings(**config["sampler"])
+    chosen = section(Settings, config, "sampler")
+    if chosen.metric not in METRICS:
+        raise UsageError(f"estimate/model.toml [sampler] metric {chosen.metric!r} is not one of {', '.join(METRICS)} — "
+                         "write one of these")
+    return chosen
 
 
 def _chain(design: model.Design, metric: Metric | None, start: jnp.ndarray, key: jnp.ndarray, warmup: int,

@@ -177,8 +177,45 @@ def essentials(descriptor: dict) -> list[Problem]:
                 problems.append(Problem(DESCRIPTOR, None, f"resources[{number}].schema.fields[{index}].type",
                                         f"{shown(field['type'])} is not a Table Schema type — write one of "
                                         + ", ".join(sorted(FIELD_TYPES))))
+    problems += foreign_keys(descriptor)
     problems += [Problem(DESCRIPTOR, None, where, f"the text has {length:,} characters, more than a spreadsheet cell holds "
                                                   f"({CELL_LIMIT:,}) — shorten it") for where, length in long_texts(descriptor)]
+    return problems
+
+
+def field_names(resource) -> set:
+    schema = resource.get("schema") if isinstance(resource, dict) else None
+    fields = schema.get("fields") if isinstance(schema, dict) else None
+    return {f.get("name") for f in fields if isinstance(f, dict)} if isinstance(fields, list) else set()
+
+
+def foreign_keys(descriptor: dict) -> list[Problem]:
+    """Each foreign key links fields of its table to fields of a resource that exists: a
+    link to nothing would leave the values it should check unchecked."""
+    problems = []
+    resources = {r.get("name"): r for r in descriptor["resources"] if isinstance(r, dict)}
+    for number, resource in enumerate(descriptor["resources"]):
+        schema = resource.get("schema") if isinstance(resource, dict) else None
+        keys = schema.get("foreignKeys", []) if isinstance(schema, dict) else []
+        for index, key in enumerate(keys if isinstance(keys, list) else [keys]):
+            where = f"resources[{number}].schema.foreignKeys[{index}]"
+            reference = key.get("reference") if isinstance(key, dict) else None
+            if not isinstance(reference, dict):
+                problems.append(Problem(DESCRIPTOR, None, where, "is not a foreign key with fields and a reference — restore it from git"))
+                continue
+            target = resource if reference.get("resource", "") == "" else resources.get(reference.get("resource"))
+            if target is None:
+                problems.append(Problem(DESCRIPTOR, None, f"{where}.reference.resource",
+                                        f"{shown(reference.get('resource'))} is not a resource of the package — write one of: "
+                                        + ", ".join(sorted(str(n) for n, r in resources.items() if field_names(r)))))
+                continue
+            for side, owner, names in (("fields", resource, key.get("fields")), ("reference.fields", target, reference.get("fields"))):
+                names = [names] if isinstance(names, str) else names
+                missing = [n for n in names if n not in field_names(owner)] if isinstance(names, list) and names else [names]
+                if missing:
+                    problems.append(Problem(DESCRIPTOR, None, f"{where}.{side}",
+                                            f"{shown(missing[0])} is not a field of resource {shown(owner.get('name'))} — "
+                                            "correct the spelling"))
     return problems
 
 
@@ -214,7 +251,11 @@ def containment(root: Path, descriptor: dict) -> list[Problem]:
             problems.append(Problem(DESCRIPTOR, None, label, "is not a resource with a name and a path — restore it from git"))
             continue
         rel = resource["path"]
-        if within(root, rel) is None:
+        # A folder in place of a table (rel/x inside the package exactly when the folder is).
+        if within(root, rel) is None and within(root, rel.rstrip("/") + "/x") is not None and (root / rel).is_dir():
+            problems.append(Problem(DESCRIPTOR, None, f"{label}.path", f"{shown(rel)} is a folder, not a file — name the "
+                                                                        "table's file, or restore it if a folder took its place"))
+        elif within(root, rel) is None:
             problems.append(Problem(DESCRIPTOR, None, f"{label}.path", f"{shown(rel)} is not a file inside the package folder — "
                                                                         "give a relative path such as data/claims.csv, with no '..', "
                                                                         "URL or link that leaves the folder"))

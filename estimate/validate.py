@@ -89,11 +89,15 @@ def rephrase(resource: dict, resources: dict, error) -> Problem:
     elif kind == "constraint-error":
         message = constraint_message(fields[column], cell, error.note)
     elif kind in ("unique-error", "primary-key"):
-        column = column or resource["schema"]["primaryKey"][0]
+        primary = resource["schema"].get("primaryKey", [])
+        primary = [primary] if isinstance(primary, str) else primary
+        column = column or primary[0]
         first = re.search(r'position "(\d+)"', error.note)
         where = f" in row {first.group(1)}" if first else ""
         value = cell if cell is not None else next(iter(error.cells), "")
-        message = (f"{shown(value)} is already used{where} — it must be unique: give this row a new id" if value not in (None, "")
+        advice = ("give this row a new id" if [column] == primary
+                  else f"each row needs its own {column}: correct one of the two")
+        message = (f"{shown(value)} is already used{where} — it must be unique: {advice}" if value not in (None, "")
                    else "the key is empty — fill it in, or delete the row if it is blank")
     elif kind == "blank-row":
         message = "the row is blank — delete it"
@@ -119,6 +123,9 @@ def constraint_message(field: dict, cell, note: str) -> str:
         return f"{shown(cell)} is not of the expected form (like '{field.get('example', '')}') — correct it"
     if name == "unique":
         return f"{shown(cell)} is already used — it must be unique"
+    if name in ("minLength", "maxLength"):
+        word = "fewer than the" if name == "minLength" else "more than the"
+        return f"{shown(cell)} has {len(str(cell)):,} characters, {word} {rules[name]:,} allowed — correct it"
     return f"{shown(cell)} breaks the constraint {note} — see {DESCRIPTOR}"
 
 

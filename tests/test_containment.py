@@ -41,7 +41,7 @@ HOSTILE = {
     "resource path with ..": (lambda d: claims(d).update(path=OUTSIDE), "].path: '../outside.csv' is not a file inside"),
     "resource path as URL": (lambda d: claims(d).update(path="https://example.org/claims.csv"), "'https://example.org/claims.csv' is not a file inside"),
     "resource path to /proc": (lambda d: claims(d).update(path="/proc/self/environ"), "'/proc/self/environ' is not a file inside"),
-    "resource path to a folder": (lambda d: claims(d).update(path="data/texts"), "'data/texts' is not a file inside"),
+    "resource path to a folder": (lambda d: claims(d).update(path="data/texts"), "'data/texts' is a folder, not a file — name the table's file"),
     "schema by URL": (lambda d: claims(d).update(schema="https://example.org/schema.json"), "].schema: 'https://example.org/schema.json' is not written out"),
     "dialect by URL": (lambda d: claims(d).update(dialect="https://example.org/dialect.json"), "].dialect: 'https://example.org/dialect.json' is not written out"),
     "another profile": (lambda d: d.update({"$schema": "https://example.org/profile.json"}), "column $schema: 'https://example.org/profile.json' is not the Data Package 2.0 profile"),
@@ -61,6 +61,13 @@ def test_a_hostile_descriptor_is_refused_before_anything_is_read_or_written(pack
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
     assert files(package, package.parent) == before
+
+
+def test_a_folder_in_place_of_a_table_is_named_as_such(package, capsys):
+    (package / "data/hedges.csv").unlink()
+    (package / "data/hedges.csv").mkdir()
+    assert main(["validate", "--root", str(package)]) == 1
+    assert "].path: 'data/hedges.csv' is a folder, not a file — name the table's file, or restore it" in capsys.readouterr().err
 
 
 def test_a_symlink_that_leaves_the_folder_is_refused(package, capsys):

@@ -72,6 +72,11 @@ def claims_resource(d: dict) -> dict:
     return next(r for r in d["resources"] if r["name"] == "claims")
 
 
+def foreign_key(d: dict, resource: str, field: str) -> dict:
+    keys = next(r for r in d["resources"] if r["name"] == resource)["schema"]["foreignKeys"]
+    return next(k for k in keys if k["fields"] in (field, [field]))
+
+
 DESCRIPTORS = {
     "no version": (edited(lambda d: d.pop("version")), "datapackage.json column version: is missing — write the released version"),
     "a version that is not SemVer": (edited(lambda d: d.update(version="1")), "column version: '1' is not a version"),
@@ -91,6 +96,12 @@ DESCRIPTORS = {
     "a table without a schema": (no_schema, "a table needs a schema with its list of fields"),
     "fields given as strings": (fields_as_strings, "a table needs a schema with its list of fields"),
     "a missing lexicon": (no_sensitivity_lexicon, "has no resource 'hedges_sensitivity'"),
+    "a foreign key to no resource": (edited(lambda d: foreign_key(d, "claims", "claimant_id")["reference"].update(resource="claimant")),
+                                     ".reference.resource: 'claimant' is not a resource of the package — write one of: baselines,"),
+    "a foreign key to no field": (edited(lambda d: foreign_key(d, "claims", "claimant_id")["reference"].update(fields=["claimantid"])),
+                                  ".reference.fields: 'claimantid' is not a field of resource 'claimants'"),
+    "a foreign key from no field": (edited(lambda d: foreign_key(d, "claims", "claimant_id").update(fields=["claimant"])),
+                                    ".fields: 'claimant' is not a field of resource 'claims'"),
 }
 
 

@@ -103,3 +103,15 @@ def test_nuts_in_the_coordinates_the_hessian_whitens_samples_the_same_posterior(
     varies = (error_p > 0) & (error_h > 0)
     z = np.abs(mean_h - mean_p)[varies] / np.hypot(error_p, error_h)[varies]
     assert varies.sum() > 50 and z.max() < 4.5, z.max()
+
+
+@pytest.mark.parametrize("section, change, says", [
+    ("sampler", {"metric": "hesian"}, r"\[sampler\] metric 'hesian' is not one of prior, hessian"),
+    ("sampler", {"chain": 4}, r"\[sampler\] must set exactly chains, warmup, samples"),
+    ("approximation", {"claims_form": 2000}, r"\[approximation\] must set exactly claims_from"),
+])
+def test_a_misspelt_setting_is_a_sentence_not_a_default(section, change, says):
+    """A metric the sampler does not know once meant "prior" without a word."""
+    config = CONFIG | {section: CONFIG[section] | change}
+    with pytest.raises(UsageError, match=says):
+        (sampler.settings if section == "sampler" else laplace.settings)(config)

@@ -114,6 +114,18 @@ def test_new_claim_refuses_with_a_sentence(argv, says):
     assert result.returncode == 2 and says in result.stderr and "nothing was written" in result.stderr
 
 
+@pytest.mark.parametrize("option, value, says", [
+    ("--quantity", "deployd", "--quantity: 'deployd' is not one of: deployed,"),
+    ("--subject", "martians", "--subject: 'martians' is not a subject_id in data/subjects.csv"),
+    ("--unit", "people", "--unit: 'people' is not one of: persons,"),
+])
+def test_a_refused_row_names_the_option_to_change(option, value, says):
+    """Not 'data/claims.csv row 172', a row the user never saw: the option that filled it."""
+    argv = {"--source": "s003", "--claimant": "kor-nis", "--quantity": "killed", "--phrase": "alrededor de 2 mil"} | {option: value}
+    result = estimate(REPO, "new-claim", *[x for pair in argv.items() for x in pair])
+    assert result.returncode == 1 and says in result.stderr and "data/claims.csv row" not in result.stderr
+
+
 def test_an_article_already_archived_is_refused():
     result = estimate(REPO, "new-source", str(REPO / "data/texts/s001.txt"), "--published", "2025-01-01",
                       "--basis", "inferred", "--evidence", "x")

@@ -44,6 +44,15 @@ def cells(table, key, changes, at, says):
     return mutate
 
 
+def numeral_value(word, value, claim):
+    """A wrong numeral shows first in a claim whose phrase uses it: the message names it."""
+    def mutate(root):
+        set_cell(root, "numerals", word, "value", value)
+        row = next(i for i, r in enumerate(read_rows(root / "data/claims.csv"), 1) if r[0] == claim)
+        return "data/claims.csv", row, "stated_value", f"reading '{word}' as {value} by data/numerals.csv — make them agree (or correct"
+    return mutate
+
+
 def edit_csv(table, change, row, column, says="", reported_in=None):
     def mutate(root):
         path = root / "data" / f"{table}.csv"
@@ -245,6 +254,14 @@ VARIANTS = {
                                            "'más de' is already a wording of hedge 'about'"),
     "share of a planned deployment": cell("claims", "c010", "base_claim_id", "c021", "is a planned deployment"),
     "share of a later figure": cell("claims", "c010", "base_claim_id", "c020", "after this claim's source"),
+    "a numeral in capitals": cell("numerals", "dos", "word", "DOS", "not of the expected form"),
+    "a numeral again, its accent typed apart": edit_csv("numerals", lambda rows: rows.append(["millo\u0301n"] + rows[4][1:]), 11,
+                                                        "word", "is the word of row 5: phrases are read without regard to case"),
+    "a wrong value for a numeral": numeral_value("dos", "5", "c017"),
+    "a phrase longer than its limit": cell("claims", "c007", "phrase", "300" + " soldados" * 5, "has 48 characters, more than the 40 allowed"),
+    "a text path another source has": cell("sources", "s001", "text_path", "data/texts/s000.txt",
+                                           "it must be unique: each row needs its own text_path"),
+    "a claim id of a thousand digits": cell("claims", "c007", "claim_id", "c" + "7" * 1000, "not of the expected form"),
 }
 
 
@@ -260,6 +277,13 @@ def test_broken_variant_is_rejected_where_it_is_broken(package, name):
     located = [p for p in problems if (p.file, p.row, p.column) == (file, row, column)]
     assert located, f"expected a problem at {file} row {row}, column {column}; got:\n" + "\n".join(map(str, problems))
     assert any(says in p.message for p in located), "\n".join(map(str, located))
+
+
+def test_a_text_path_borrowed_from_another_source_is_the_one_problem(package):
+    """Not also a hash to restore, a title and nine quotes to recopy: all measured against
+    the other source's text, they would send the reader to fix what is not broken."""
+    set_cell(package, "sources", "s001", "text_path", "data/texts/s000.txt")
+    assert [(p.file, p.column) for p in validate_package(package)] == [("data/sources.csv", "text_path")]
 
 
 def test_catalogue_is_large_enough():
