@@ -26,6 +26,7 @@ from pathlib import Path
 from estimate.integrity import contains_wording, precision_of, wordings
 from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
 from estimate.outputs import InvalidPackage, UsageError, commit, valid_package
+from estimate.problems import Problem
 from estimate.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.validate import validate_package
 
@@ -240,7 +241,7 @@ def located(problem, show: Path, new_row: int, options: dict[str, str]) -> str:
     if problem.file != show.as_posix() or problem.row != new_row:
         return str(problem)
     if problem.column in options:
-        return f"{options[problem.column]}: {problem.message}".replace("\r", "\\r").replace("\n", "\\n")
+        return str(Problem(options[problem.column], None, None, problem.message))
     return str(problem).replace(f" row {new_row},", " (the new row),", 1)
 
 
