@@ -481,7 +481,7 @@ def as_of_fit(package: Loaded, config: dict, full: Built, known_by: date, main: 
     if {o.claim_id for o in obs} == {o.claim_id for o in full.obs}:
         return main or posterior(full, config)
     part = build_design(obs, unused, config, "neutral")
-    return part_of(full, part, chains_for(full, restricted(full, part), config, main and main.chains.tuning))
+    return part_of(full, part, chains_for(full, restricted(full, part), config))
 
 
 def as_of_dates(published: list[date], months: int) -> list[date]:

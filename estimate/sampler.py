@@ -2,9 +2,10 @@
 
 One chain is one compiled function of (design, start, key): every posterior of the same
 design shape — the main fit, the sensitivity runs, each as-of date and each claim left
-out — reuses the same compiled code and differs only in the arrays it is given. The
-chains run one after another; each is a pure function of its key, so the same seed gives
-the same draws on the same machine.
+out — reuses the same compiled code and differs only in the arrays it is given (a run
+resumed from another's tuning is a second compiled function). Each chain is a pure
+function of its start, key and tuning, so the same seed gives the same draws on the same
+machine.
 
 Diagnostics are ArviZ's (arviz-stats), after Vehtari, Gelman, Simpson, Carpenter and
 Bürkner (2021), "Rank-normalization, folding, and localization: an improved R-hat":
@@ -62,8 +63,8 @@ class Metric(NamedTuple):
 
 class Tuning(NamedTuple):
     """What a run's warm-up learnt, chain by chain, and where each chain ended: a posterior
-    close to it (the same design with another lexicon or bias prior, a claim left out, the
-    claims known by a date) is sampled by resuming each chain from here, with the metric
+    close to it (the same design with another lexicon or bias prior, or one claim left out)
+    is sampled by resuming each chain from here, with the metric
     kept and only the step size re-tuned in a short warm-up. The kept draws are still exact
     NUTS draws of that posterior; only the burn-in and the mass matrix's estimation are saved."""
 
