@@ -113,9 +113,12 @@ check: $(VENV_STAMP) ## What CI runs: validate, the tests, those that refit the 
 	  || { git status --short; echo "The checks changed or added the files above: nothing run by 'make check' may write into the repository." >&2; exit 1; }
 	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
-bench: benchmarks/results.md benchmarks/scale.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (hours; not in make test)
+bench: benchmarks/results.md benchmarks/scale.md benchmarks/speed.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (hours; not in make test)
 benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
 	$(PY) benchmarks/run.py
+
+benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml benchmarks/speed.py
+	$(PY) benchmarks/speed.py
 
 benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py benchmarks/scale.py
 	$(PY) benchmarks/scale.py

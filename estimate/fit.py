@@ -429,15 +429,18 @@ knots_of_draws = jax.jit(jax.vmap(model.knot_values, in_axes=(None, 0)))
 evaluate_draws = jax.jit(jax.vmap(model.evaluate, in_axes=(None, 0)))
 
 
-def chains_for(built: Built, design: model.Design, config: dict) -> sampler.Chains:
+def chains_for(built: Built, design: model.Design, config: dict, tuning: sampler.Tuning | None = None) -> sampler.Chains:
     """NUTS on ``design`` (built's, or a restriction of it), from dispersed starts around the
-    starting point, with the configured seed; from [approximation] claims_from claims on, the
-    Laplace approximation from the starting point instead (estimate.laplace)."""
+    starting point, with the configured seed, or resuming another run's chains (``tuning``, of a
+    design of the same shape); from [approximation] claims_from claims on, the Laplace
+    approximation from the starting point instead (estimate.laplace)."""
     settings = sampler.settings(config)
     for_starts, for_keys = np.random.SeedSequence(config["seed"]).spawn(2)
     start = model.whitened_point(design, starting_point(built, config))
     if laplace.applies(design, config):
         return laplace.run(design, start, for_keys, settings, laplace.settings(config))
+    if tuning is not None:
+        return sampler.resumed(design, tuning, for_keys, settings)
     spread = np.random.default_rng(for_starts).uniform(-1, 1, (settings.chains, len(start))) * settings.start_spread
     if settings.metric == "hessian":
         centre, factor = laplace.mode(jax.tree.map(jnp.asarray, design), start, laplace.settings(config))
@@ -453,8 +456,12 @@ def part_of(full: Built, part: Built, chains: sampler.Chains) -> Fit:
     return Fit(part.obs, part.unused, part.design, part.layout, mapped)
 
 
-def posterior(built: Built, config: dict) -> Fit:
-    return Fit(built.obs, built.unused, built.design, built.layout, chains_for(built, built.design, config))
+def posterior(built: Built, config: dict, near: Fit | None = None) -> Fit:
+    """Built's posterior; resuming the chains of ``near`` (a fit of a nearby posterior) where
+    its parameters are the same."""
+    same = near is not None and near.layout.parameter_keys() == built.layout.parameter_keys()
+    return Fit(built.obs, built.unused, built.design, built.layout,
+               chains_for(built, built.design, config, near.chains.tuning if same else None))
 
 
 def built_for(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral") -> Built:
@@ -696,7 +703,7 @@ def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
         weight = np.ones(len(full.obs))
         weight[i] = 0.0
         refit = Fit(full.obs, full.unused, full.design, full.layout,
-                    chains_for(full, model.whitened(full.design._replace(claim_weight=weight)), config))
+                    chains_for(full, model.whitened(full.design._replace(claim_weight=weight)), config, main.chains.tuning))
         q = predictive(refit)
         tail, tail_draws = side(q.above[:, i], q.below[:, i])
         result[o.claim_id] = LeftOut(float(q.landing[:, i].mean()), mean_error(refit.shape, q.landing[:, i]),
@@ -881,7 +888,7 @@ class Runs:
 def runs_for(package: Loaded, config: dict) -> Runs:
     full = built_for(package, config)
     main = posterior(full, config)
-    sensitivity = [posterior(built_for(package, config, lexicon, bias), config) for lexicon, bias in SENSITIVITY]
+    sensitivity = [posterior(built_for(package, config, lexicon, bias), config, main) for lexicon, bias in SENSITIVITY]
     return Runs(main, sensitivity, as_of_fits(package, config, full, main), leave_one_out(full, main, config))
 
 

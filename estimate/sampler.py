@@ -2,9 +2,10 @@
 
 One chain is one compiled function of (design, start, key): every posterior of the same
 design shape — the main fit, the sensitivity runs, each as-of date and each claim left
-out — reuses the same compiled code and differs only in the arrays it is given. The
-chains run one after another; each is a pure function of its key, so the same seed gives
-the same draws on the same machine.
+out — reuses the same compiled code and differs only in the arrays it is given (a run
+resumed from another's tuning is a second compiled function). Each chain is a pure
+function of its start, key and tuning, so the same seed gives the same draws on the same
+machine.
 
 Diagnostics are ArviZ's (arviz-stats), after Vehtari, Gelman, Simpson, Carpenter and
 Bürkner (2021), "Rank-normalization, folding, and localization: an improved R-hat":
@@ -47,6 +48,7 @@ class Settings:
     max_tree_depth: int
     start_spread: float      # each chain starts this far (uniformly, per parameter) around the starting point
     metric: str              # "prior": sample the prior-whitened point; "hessian": also whiten by the curvature at the mode
+    resumed_warmup: int      # warm-up of a run resumed from another's tuning (Tuning)
 
 
 class Metric(NamedTuple):
@@ -59,6 +61,19 @@ class Metric(NamedTuple):
     factor: np.ndarray
 
 
+class Tuning(NamedTuple):
+    """What a run's warm-up learnt, chain by chain, and where each chain ended: a posterior
+    close to it (the same design with another lexicon or bias prior, or one claim left out)
+    is sampled by resuming each chain from here, with the metric
+    kept and only the step size re-tuned in a short warm-up. The kept draws are still exact
+    NUTS draws of that posterior; only the burn-in and the mass matrix's estimation are saved."""
+
+    position: np.ndarray             # chains x parameters, in the coordinates NUTS samples
+    step_size: np.ndarray            # chains
+    inverse_mass_matrix: np.ndarray  # chains x parameters (diagonal)
+    metric: Metric | None
+
+
 @dataclass(frozen=True)
 class Chains:
     draws: np.ndarray        # chains x samples x parameters
@@ -66,6 +81,7 @@ class Chains:
     steps: np.ndarray        # integration steps of each transition, chains x samples
     step_sizes: np.ndarray   # the adapted step size of each chain
     method: str              # what made the draws: METHOD, or another method's name (estimate.laplace)
+    tuning: Tuning | None = None   # how to resume these chains on a nearby posterior (NUTS only)
 
     @property
     def pooled(self) -> np.ndarray:
@@ -94,15 +110,17 @@ def settings(config: dict) -> Settings:
 
 
 def _chain(design: model.Design, metric: Metric | None, start: jnp.ndarray, key: jnp.ndarray, warmup: int,
-           samples: int, target_accept: float, max_tree_depth: int):
+           samples: int, target_accept: float, max_tree_depth: int, step_size=1.0, inverse_mass_matrix=None):
     def to_z(u):
         if metric is None:
             return u
         return metric.centre + jax.scipy.linalg.solve_triangular(metric.factor.T, u, lower=False)
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=lambda d: lambda u: model.potential(d, to_z(u)), algo="NUTS")
-    state = init_kernel(start, warmup, target_accept_prob=target_accept, max_tree_depth=max_tree_depth,
-                        model_args=(design,), rng_key=key)
+    # Given a mass matrix (a resumed run), only the step size is tuned.
+    state = init_kernel(start, warmup, step_size=step_size, inverse_mass_matrix=inverse_mass_matrix,
+                        adapt_mass_matrix=inverse_mass_matrix is None, target_accept_prob=target_accept,
+                        max_tree_depth=max_tree_depth, model_args=(design,), rng_key=key)
 
     def transition(state, _):
         state = sample_kernel(state, model_args=(design,))
@@ -110,10 +128,13 @@ def _chain(design: model.Design, metric: Metric | None, start: jnp.ndarray, key:
 
     state, _ = jax.lax.scan(transition, state, None, length=warmup)
     state, (u, diverging, steps) = jax.lax.scan(transition, state, None, length=samples)
-    return jax.vmap(lambda one: model.position(design, to_z(one)))(u), diverging, steps, state.adapt_state.step_size
+    adapted = state.adapt_state
+    return (jax.vmap(lambda one: model.position(design, to_z(one)))(u), diverging, steps, adapted.step_size,
+            state.z, adapted.inverse_mass_matrix)
 
 
-# Compiled once per design shape, kind of metric and settings, whatever the arrays hold.
+# Compiled once per design shape, kind of metric, settings and whether the run is resumed,
+# whatever the arrays hold.
 chain = jax.jit(_chain, static_argnames=("warmup", "samples", "target_accept", "max_tree_depth"))
 
 
@@ -122,19 +143,33 @@ def run(design: model.Design, starts: np.ndarray, seed_key: np.random.SeedSequen
     """s.chains chains, each from its own whitened start (model.whitened; with a metric, in
     its coordinates u), with keys drawn from the seed sequence; the draws come back as
     parameter vectors."""
+    return _chains(design, starts, seed_key, s, metric, s.warmup, [{}] * s.chains)
+
+
+def resumed(design: model.Design, tuning: Tuning, seed_key: np.random.SeedSequence, s: Settings) -> Chains:
+    """The chains of ``tuning``'s run carried on, on ``design`` (of the same shape): each
+    from where it ended, with its mass matrix, and s.resumed_warmup transitions re-tuning
+    its step size before the kept draws."""
+    tuned = [dict(step_size=jnp.asarray(size), inverse_mass_matrix=jnp.asarray(inverse))
+             for size, inverse in zip(tuning.step_size, tuning.inverse_mass_matrix)]
+    return _chains(design, tuning.position, seed_key, s, tuning.metric, s.resumed_warmup, tuned)
+
+
+def _chains(design: model.Design, starts: np.ndarray, seed_key: np.random.SeedSequence, s: Settings,
+            metric: Metric | None, warmup: int, tuned: list[dict]) -> Chains:
     keys = seed_key.generate_state(2 * s.chains, dtype=np.uint32).reshape(s.chains, 2)
     design = jax.tree.map(jnp.asarray, design)
     metric = None if metric is None else jax.tree.map(jnp.asarray, metric)
 
-    def one(start, key):
-        return chain(design, metric, jnp.asarray(start), jnp.asarray(key), warmup=s.warmup, samples=s.samples,
-                     target_accept=s.target_accept, max_tree_depth=s.max_tree_depth)
+    def one(start, key, tuning):
+        return chain(design, metric, jnp.asarray(start), jnp.asarray(key), warmup=warmup, samples=s.samples,
+                     target_accept=s.target_accept, max_tree_depth=s.max_tree_depth, **tuning)
     # Chains are independent and JAX releases the interpreter while one runs: one thread
     # per core. The draws do not depend on which thread ran which chain.
     with ThreadPoolExecutor(max_workers=min(s.chains, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(one, starts, keys))
-    z, diverging, steps, step_size = (np.stack([np.asarray(r[i]) for r in results]) for i in range(4))
-    return Chains(z, int(diverging.sum()), steps, step_size, METHOD)
+        results = list(pool.map(one, starts, keys, tuned))
+    z, diverging, steps, step_size, last, inverse = (np.stack([np.asarray(r[i]) for r in results]) for i in range(6))
+    return Chains(z, int(diverging.sum()), steps, step_size, METHOD, Tuning(last, step_size, inverse, metric))
 
 
 # ---------------------------------------------------------------- diagnostics

@@ -74,6 +74,16 @@ def test_the_density_is_the_model_written_out_claim_by_claim(full):
         assert float(model.potential(full.design, z)) == pytest.approx(reference_potential(full, x, z), rel=1e-9)
 
 
+@pytest.mark.parametrize("za, zb", [(-1.0, 2.0), (0.5, 0.7), (8.0, 9.0), (-9.0, -8.0), (30.0, 31.0), (-31.0, -30.0),
+                                     (-0.01, 0.01), (1e-3, 40.0)])
+def test_the_mass_of_an_interval_is_the_normal_mass_in_either_tail(za, zb):
+    """Mirrored or not, log(Phi(zb) - Phi(za)) keeps its precision far out in either tail."""
+    from scipy.special import log_ndtr
+    expected = log_ndtr(-za) + np.log(-np.expm1(log_ndtr(-zb) - log_ndtr(-za))) if za > 0 else \
+        log_ndtr(zb) + np.log(-np.expm1(log_ndtr(za) - log_ndtr(zb)))
+    assert float(model.log_mass(np.array(za), np.array(zb))) == pytest.approx(expected, rel=1e-12)
+
+
 def test_whitening_is_a_change_of_variables_and_back(full):
     x = fit.starting_point(full, CONFIG)
     z = model.whitened_point(full.design, x)
