@@ -50,6 +50,7 @@ class Scenario:
     catch_up_day: int = 240     # the day from which figures no longer undercount
     lag_days: float = 0.0       # mean delay (exponential) between the date a claim speaks of and its publication
     clusters: int = 0           # > 0: claims come in this many bursts of about two weeks
+    rank_noise: float = 0.1     # how far a claimant's stated reliability strays from the size of its true bias
     well_specified: bool = True
 
 
@@ -114,11 +115,16 @@ class Claims:
                       {k: v for k, v in self.published.items() if v <= day})
 
 
-def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
+def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kinds: tuple = ("intelligence",)) -> Claims:
+    """One replicate. Claimants get kinds of source from ``ranked_kinds`` (most reliable
+    first) in the order of their true bias's size, blurred by the scenario's rank_noise: a
+    stated reliability that is informative, but not exactly."""
     rng = np.random.default_rng(seed)
     extra = np.random.default_rng([seed, 1])
     claimants = [f"k{i}" for i in range(scenario.claimants)]
     biases = {c: rng.normal(0, scenario.bias_sd) for c in claimants}
+    by_reliability = sorted(claimants, key=lambda c: abs(biases[c]) + extra.normal(0, scenario.rank_noise))
+    kinds = {c: ranked_kinds[min(i, len(ranked_kinds) - 1)] for i, c in enumerate(by_reliability)}
     early = {c: extra.uniform(0, scenario.undercount) + scenario.shared_undercount for c in [*claimants, "unattributed"]}
     bursts = np.sort(extra.integers(20, scenario.horizon, scenario.clusters))
     observations, figures, published = [], [], {}
@@ -168,7 +174,7 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int) -> Claims:
                                         lower, upper, lower == upper, bias_key, relation,
                                         landing(kind, low, high)))
         if count is not None:
-            figures.append(Figure(claim_id, "sim", claimant, claimant, "intelligence" if attributed else "unattributed",
+            figures.append(Figure(claim_id, "sim", claimant, claimant, kinds[claimant] if attributed else "unattributed",
                                   SUBJECT, "North Korean forces", quantity, "cumulative", "killed_wounded",
                                   earliest, latest, "day", Interval(count.low, count.high), ""))
     relays = [observations[int(j)] for j in rng.integers(0, len(observations), int(scenario.relay_share * len(observations)))]
@@ -190,4 +196,5 @@ SCENARIOS = [
     Scenario("wide_biases", bias_sd=0.8, well_specified=False),
     Scenario("reporting_lags", lag_days=45),
     Scenario("sparse_bursts", claims=12, clusters=3),
+    Scenario("misleading_ranks", bias_sd=0.4, rank_noise=1.0),
 ]

@@ -65,3 +65,22 @@ def test_bursts_bunch_the_claims_in_a_few_fortnights():
     starts = [d for i, d in enumerate(days) if i == 0 or d - days[i - 1] > 14]
     assert len(starts) <= 3 and len(days) > 3
 
+
+
+@pytest.mark.parametrize("noise, agreement", [(0.0, 1.0), (10.0, None)])
+def test_a_claimants_stated_reliability_follows_its_true_bias_as_closely_as_the_scenario_says(noise, agreement):
+    """Kinds are given in the order of |bias|: exactly with no rank noise, at random with much."""
+    from scipy.stats import spearmanr
+    scenario = replace(EXACT, claimants=7, bias_sd=0.4, rank_noise=noise)
+    kinds = ("intelligence", "think_tank", "military", "government", "head_of_state", "state_media", "media")
+    rhos = []
+    for seed in range(20):
+        claims = simulate(scenario, HEDGES, seed, kinds)
+        rng = np.random.default_rng(seed)  # the claimants' biases are the stream's first draws
+        bias = {f"k{i}": abs(rng.normal(0, scenario.bias_sd)) for i in range(scenario.claimants)}
+        stated = {f.claimant_id: kinds.index(f.claimant_kind) for f in claims.figures}
+        rhos.append(spearmanr([bias[c] for c in stated], [stated[c] for c in stated])[0])
+    if agreement is not None:
+        assert np.mean(rhos) == pytest.approx(agreement)
+    else:
+        assert abs(np.mean(rhos)) < 0.3
