@@ -81,8 +81,9 @@ class Point:
     quantity: str
     horizon: int         # days after the scoring day (0 in the smoother)
     truth: float
-    fit: tuple
+    fit: tuple           # (central, {level: (low, high)}) or () where the fit was not run (tuning)
     baselines: dict      # name -> central value
+    pit: float | None    # the share of the fit's draws below the truth (probability integral transform)
 
 
 def fit_band(fit: Fit, parts: tuple, when: date, own: list, bounded: bool) -> tuple | None:
@@ -91,10 +92,10 @@ def fit_band(fit: Fit, parts: tuple, when: date, own: list, bounded: bool) -> tu
     if not own:
         return None
     day = min(when, max(o.middle for o in own))
-    draws = curve_draws(fit, SUBJECT, parts, [day]).ravel()
+    draws = np.sort(curve_draws(fit, SUBJECT, parts, [day]).ravel())
     q = np.quantile(draws, [0.05, 0.25, 0.5, 0.75, 0.95])
     high = lambda v: v if bounded else math.inf
-    return float(q[2]), {0.5: (float(q[1]), high(float(q[3]))), 0.9: (float(q[0]), high(float(q[4])))}
+    return float(q[2]), {0.5: (float(q[1]), high(float(q[3]))), 0.9: (float(q[0]), high(float(q[4])))}, draws
 
 
 def baseline_centrals(figures: list, quantity: str) -> dict | None:
@@ -126,8 +127,9 @@ def score_point(result: Replicate, mode: str, scenario: Scenario, quantity: str,
     if stated is None or centrals is None:
         result.left_out += 1
         return
-    result.points.append(Point(mode, scenario.name, quantity, horizon, float(truth(scenario, [day])[quantity][0]),
-                               stated, centrals))
+    y = float(truth(scenario, [day])[quantity][0])
+    pit = float(np.searchsorted(stated[2], y) / len(stated[2])) if stated else None
+    result.points.append(Point(mode, scenario.name, quantity, horizon, y, stated[:2], centrals, pit))
 
 
 def bounded_above(observations: list, parts: tuple) -> bool:
@@ -315,6 +317,17 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
             best = s.best(0.9)
             lines.append(f"| {scenario.name} | {s.points} | {s.coverage[0.9]:.3f} | {s.score[('fit', 0.9)]:.3f} | "
                          f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} |")
+    lines += ["", "## Calibration beyond coverage", "",
+              "Where the truth fell among the fit's draws (the probability integral transform), as the share of points "
+              f"in each tenth: a calibrated fit puts 0.10 in each; a pile at the ends is a band too narrow or off centre.", "",
+              "| fit, scenarios | " + " | ".join(f"{b / 10:.1f}–{(b + 1) / 10:.1f}" for b in range(10)) + " | points |", "|---|" + "---|" * 11]
+    for mode, label in (("as_of", "as of a date"), ("smoother", "smoother")):
+        for well in (True, False):
+            pits = [p.pit for sc in scenarios if sc.well_specified == well for p in results[sc.name].points if p.mode == mode]
+            if pits:
+                shares = np.histogram(pits, bins=10, range=(0, 1))[0] / len(pits)
+                lines.append(f"| {label}, {'well specified' if well else 'misspecified'} | " + " | ".join(f"{v:.2f}" for v in shares)
+                             + f" | {len(pits)} |")
     lines += ["", "## Calibrated baseline widths", "",
               "Each baseline's interval is central × exp(±w), w the share of tuning points' |log error| at the level:", "",
               "| baseline | as of a date, 50% | as of a date, 90% | smoother, 50% | smoother, 90% |", "|---|---|---|---|---|"]

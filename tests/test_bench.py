@@ -16,7 +16,7 @@ spec.loader.exec_module(bench)
 
 
 def point(truth, fit_central, fit_90, fit_50, centrals, mode="as_of"):
-    return bench.Point(mode, "s", "killed", 0, truth, (fit_central, {0.9: fit_90, 0.5: fit_50}), centrals)
+    return bench.Point(mode, "s", "killed", 0, truth, (fit_central, {0.9: fit_90, 0.5: fit_50}), centrals, None)
 
 
 def test_a_calibrated_width_covers_its_share_of_the_tuning_points():
@@ -55,3 +55,16 @@ def test_the_report_shows_the_fit_losing_where_it_does():
     good = [point(t, t, (t / 1.2, t * 1.2), (t / 1.05, t * 1.05), {name: float(t) * 1.5 for name in bench.BASELINES}) for t in truths]
     s = bench.scored(good, widths)
     assert s.coverage[0.9] == 1 and s.ratio(0.9) < bench.SCORE_TARGET
+
+
+def test_a_points_pit_is_where_the_truth_falls_among_the_fits_draws():
+    scenario = bench.SCENARIOS[0]
+    y = float(bench.truth(scenario, [120])["killed"][0])
+    rng = np.random.default_rng(1)
+    for shift, expected in ((0.0, 0.5), (-1.0, 1.0), (1.0, 0.0)):
+        draws = np.sort(y * np.exp(shift + rng.normal(0, 0.1, 4000)))
+        result = bench.Replicate()
+        bench.score_point(result, "as_of", scenario, "killed", 0, 120, (y, {}, draws), {})
+        assert result.points[0].pit == pytest.approx(expected, abs=0.03)
+    bench.score_point(result, "as_of", scenario, "killed", 0, 120, None, {})
+    assert result.left_out == 1
