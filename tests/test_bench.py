@@ -1,0 +1,70 @@
+"""The benchmark's scoring: calibrated baseline widths, interval scores, one rule for open bounds,
+and a report that can show the fit losing."""
+
+import importlib.util
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from conftest import REPO
+
+spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks/run.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def point(truth, fit_central, fit_90, fit_50, centrals, mode="as_of"):
+    return bench.Point(mode, "s", "killed", 0, truth, (fit_central, {0.9: fit_90, 0.5: fit_50}), centrals, None)
+
+
+def test_a_calibrated_width_covers_its_share_of_the_tuning_points():
+    rng = np.random.default_rng(0)
+    truths = np.exp(rng.uniform(5, 9, 2000))
+    points = [point(t, t, (t, t), (t, t), {name: math.expm1(math.log1p(t) + rng.normal(0, 0.3)) for name in bench.BASELINES})
+              for t in truths]
+    widths = bench.calibrated_widths(points + [replace(p, mode="smoother") for p in points])
+    for level in bench.LEVELS:
+        w = widths[("as_of", "latest_claim", level)]
+        covered = [lo <= p.truth <= hi for p in points for lo, hi in [bench.baseline_interval(p.baselines["latest_claim"], w)]]
+        assert np.mean(covered) == pytest.approx(level, abs=0.01)
+        # a normal error of sd 0.3: the half-width is its two-sided quantile
+        assert w == pytest.approx(0.3 * {0.5: 0.674, 0.9: 1.645}[level], rel=0.08)
+
+
+def test_the_interval_score_is_the_width_plus_the_penalised_miss():
+    assert bench.interval_score(99.0, 999.0, 500.0, 0.9) == pytest.approx(math.log(1000) - math.log(100))
+    miss = math.log1p(2000) - math.log1p(999)
+    assert bench.interval_score(99.0, 999.0, 2000.0, 0.9) == pytest.approx(math.log(10) + 20 * miss)
+    assert bench.interval_score(99.0, 999.0, 2000.0, 0.5) == pytest.approx(math.log(10) + 4 * miss)
+
+
+def test_an_open_upper_bound_is_scored_at_the_cap_for_every_method():
+    assert bench.interval_score(99.0, math.inf, 500.0, 0.9) == pytest.approx(math.log1p(bench.CAP) - math.log(100))
+
+
+def test_the_report_shows_the_fit_losing_where_it_does():
+    """A fit whose intervals miss the truth scores worse than a calibrated baseline, and is said to miss its targets."""
+    truths = np.linspace(100, 3000, 50)
+    points = [point(t, t / 3, (t / 4, t / 2), (t / 3.5, t / 2.5), {name: float(t) * 1.05 for name in bench.BASELINES}) for t in truths]
+    widths = {(mode, name, level): 0.1 for mode in ("as_of", "smoother") for name in bench.BASELINES for level in bench.LEVELS}
+    s = bench.scored(points, widths)
+    assert s.coverage[0.9] == 0 and s.ratio(0.9) > 1
+    assert bench.verdict(s, well_specified=True) == "**misses a target**"
+    good = [point(t, t, (t / 1.2, t * 1.2), (t / 1.05, t * 1.05), {name: float(t) * 1.5 for name in bench.BASELINES}) for t in truths]
+    s = bench.scored(good, widths)
+    assert s.coverage[0.9] == 1 and s.ratio(0.9) < bench.SCORE_TARGET
+
+
+def test_a_points_pit_is_where_the_truth_falls_among_the_fits_draws():
+    scenario = bench.SCENARIOS[0]
+    y = float(bench.truth(scenario, [120])["killed"][0])
+    rng = np.random.default_rng(1)
+    for shift, expected in ((0.0, 0.5), (-1.0, 1.0), (1.0, 0.0)):
+        draws = np.sort(y * np.exp(shift + rng.normal(0, 0.1, 4000)))
+        result = bench.Replicate()
+        bench.score_point(result, "as_of", scenario, "killed", 0, 120, (y, {}, draws), {})
+        assert result.points[0].pit == pytest.approx(expected, abs=0.03)
+    bench.score_point(result, "as_of", scenario, "killed", 0, 120, None, {})
+    assert result.left_out == 1
