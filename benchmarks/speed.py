@@ -16,16 +16,17 @@ its budget.
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from estimate.outputs import commit  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import measured  # noqa: E402
 
 # What users wait for on a 2-core machine: a minute for the main fit, five for make fit.
 BUDGET = {"main fit": 60, "make fit": 300}
@@ -42,18 +43,6 @@ def main_fit(root: Path) -> str:
     return (f"{len(fit.obs)} claims, {fit.design.n_params} parameters, {record['chains']} chains x "
             f"{record['draws'] // record['chains']} draws, {record['integration_steps_per_draw']} integration "
             f"steps per draw, largest R-hat {record['largest_rhat']}")
-
-
-def measured(name: str, command: list[str]) -> dict:
-    """Wall time and peak resident memory of one stage, run as a child process."""
-    started = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    out, err = child.stdout.read(), child.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"stage {name} failed:\n{err}")
-    return {"stage": name, "seconds": seconds, "memory_gb": usage.ru_maxrss * 1024 / 1e9, "result": out.strip()}
 
 
 def fit_record(root: Path) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import REPO
 from estimate.ranges import lexicon
-from estimate.simulate import SCENARIOS, START, Scenario, simulate, truth
+from estimate.simulate import START, Scenario, simulate, truth
 from estimate.tables import load
 
 HEDGES = lexicon(load(REPO)[0])
