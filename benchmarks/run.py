@@ -238,6 +238,11 @@ class Scores:
         return self.score[("fit", level)] / self.score[(self.best(level), level)]
 
 
+def open_high(p: Point) -> bool:
+    """Whether the fit left the 90% interval open upward (no known claim bounded it)."""
+    return math.isinf(p.fit[1][0.9][1])
+
+
 def scored(points: list[Point], widths: dict) -> Scores | None:
     if not points:
         return None
@@ -289,17 +294,20 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
              "days after each. Past a quantity's last claim the fit states its projection (its curves run on under the "
              "model's prior for later increments); a baseline carries its last statement forward.", "",
              "| scenario | well specified | points | fit 90% coverage | fit 50% coverage | fit IS 90% | best baseline (IS 90%) "
-             "| fit / best (90%) | fit / best (50%) | fits failing the gates | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| fit / best (90%) | fit / best (50%) | fit's high open | fit / best (90%), closed points | fits failing the gates | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scenario in scenarios:
         r = results[scenario.name]
         s = scored([p for p in r.points if p.mode == "as_of"], widths)
         if s is None:
             continue
         best = s.best(0.9)
+        as_of = [p for p in r.points if p.mode == "as_of"]
+        closed = scored([p for p in as_of if not open_high(p)], widths)
         lines.append(f"| {scenario.name} | {'yes' if scenario.well_specified else 'no'} | {s.points} | {s.coverage[0.9]:.3f} | "
                      f"{s.coverage[0.5]:.3f} | {s.score[('fit', 0.9)]:.3f} | {best} ({s.score[(best, 0.9)]:.3f}) | "
-                     f"{s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} | {r.failed} of {r.fits} | {verdict(s, scenario.well_specified)} |")
+                     f"{s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} | {sum(map(open_high, as_of)) / len(as_of):.0%} | "
+                     f"{f'{closed.ratio(0.9):.2f}' if closed else '–'} | {r.failed} of {r.fits} | {verdict(s, scenario.well_specified)} |")
     lines += ["", "By horizon, over every scenario (fit / best baseline at 90%; the fit's 90% coverage):", "",
               "| days after the scoring day | well-specified: coverage | well-specified: fit / best | misspecified: coverage | "
               "misspecified: fit / best |", "|---|---|---|---|---|"]
@@ -331,7 +339,8 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
               "| fit, scenarios | " + " | ".join(f"{b / 10:.1f}–{(b + 1) / 10:.1f}" for b in range(10)) + " | points |", "|---|" + "---|" * 11]
     for mode, label in (("as_of", "as of a date"), ("smoother", "smoother")):
         for well in (True, False):
-            pits = [p.pit for sc in scenarios if sc.well_specified == well for p in results[sc.name].points if p.mode == mode]
+            pits = [p.pit for sc in scenarios if sc.well_specified == well for p in results[sc.name].points
+                    if p.mode == mode and p.pit is not None]
             if pits:
                 shares = np.histogram(pits, bins=10, range=(0, 1))[0] / len(pits)
                 lines.append(f"| {label}, {'well specified' if well else 'misspecified'} | " + " | ".join(f"{v:.2f}" for v in shares)
