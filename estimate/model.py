@@ -6,7 +6,8 @@ For each curve c (one subject's base quantity) with knots t_0 < t_1 < ... every
     f_c(t_k) = log1p N_c(t_k) = sum_{j <= k} softplus(theta_{c,j}),   N_c(t_0) = 0,
 
 and the count N_c linear between knots (a steady daily rate over each knot's span), so
-that it never falls and can rise from zero within the first span as fast as the claims say.
+that it never falls and rises from zero through its first span at a steady rate (straight
+on the log1p scale, it would stay near zero for weeks and then leap).
 Claim i is compared through m_i = log1p(A_i) - log1p(B_i), where A_i is a signed sum of
 counts (a count at the as-of date; the counts of killed and wounded for casualties; a
 difference across the window for an increment) and B_i is zero, or the deployed count
