@@ -45,7 +45,7 @@ ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_centra
 BIAS_COLUMNS = ["claimant_id", "claimant_name", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
 CLAIM_COLUMNS = ["claim_id", "origin_id", "used_in_fit", "reason", "fitted_low", "fitted_central", "fitted_high", "unit",
                  "outlier_probability", "tail_probability", "tail_probability_without_bias", "bias_factor", "bias_explains",
-                 "loo_probability", "loo_tail_probability"]
+                 "loo_probability", "loo_tail_probability", "loo_pit_low", "loo_pit_high"]
 
 
 def load_config(path: Path = CONFIG) -> dict:
@@ -201,7 +201,7 @@ class Layout:
         return self.starts[curve] + timedelta(days=k * self.knot_days)
 
     def probe(self, subject: str, quantity: str, when: date) -> int:
-        """Row of f for a curve at a date: linear between the two knots around it, zero before its onset."""
+        """Row of a curve's count at a date: linear between the two knots around it, zero before its onset."""
         c = self.curve(subject, quantity)
         key = (c, when)
         if key not in self.probes:
@@ -213,7 +213,7 @@ class Layout:
         return self.probes[key]
 
     def interp(self, probes: list[int]) -> np.ndarray:
-        """f at the given probes as a matrix over the knot values (probes x knots)."""
+        """Counts at the given probes as a matrix over the knots' counts (probes x knots)."""
         matrix = np.zeros((len(probes), self.n_knots))
         for i, probe in enumerate(probes):
             knot, weight = self.probe_rows[probe]
@@ -238,14 +238,15 @@ def last_knot(start: date, last: date, knot_days: int) -> int:
     return max(math.ceil((last - start).days / knot_days), 0) + 1
 
 
-def layout_for(obs: list[Observation], config: dict) -> Layout:
-    """Curves for every base quantity a claim reads, each from its onset to its last claim."""
+def layout_for(obs: list[Observation], config: dict, until: date | None = None) -> Layout:
+    """Curves for every base quantity a claim reads, each from its onset to its last claim,
+    or to ``until`` if later (a benchmark's projections; the package publishes none)."""
     layout = Layout(knot_days=config["knot_days"])
     last: dict[tuple, date] = {}
     for o in obs:
         for quantity in set(o.components) | ({"deployed"} if o.kind == "share" else set()):
             key = (o.subject_id, quantity)
-            last[key] = max(last.get(key, date.min), max(o.dates))
+            last[key] = max(last.get(key, until or date.min), max(o.dates))
     order = config["quantities"]["base"]
     for subject, quantity in sorted(last, key=lambda k: (k[0], order.index(k[1]))):
         curve = (subject, quantity)
@@ -267,9 +268,9 @@ class Built:
     layout: Layout
 
 
-def build_design(obs: list[Observation], unused: dict, config: dict, bias_variant: str) -> Built:
+def build_design(obs: list[Observation], unused: dict, config: dict, bias_variant: str, until: date | None = None) -> Built:
     obs = sorted({o.claim_id: o for o in obs}.values(), key=lambda o: o.claim_id)
-    layout = layout_for(obs, config)
+    layout = layout_for(obs, config, until)
     plus, den, eval_claim = [], [], []
     for i, o in enumerate(obs):
         for when in o.dates:
@@ -515,8 +516,7 @@ def curve_draws(fit: Fit, subject: str, quantities: tuple, when: list[date]) -> 
     layout = fit.layout
     total = 0.0
     for q in quantities:
-        f = fit.knots @ layout.interp([layout.probe(subject, q, d) for d in when]).T
-        total = total + np.expm1(np.minimum(f, model.MAX_LOG_COUNT))
+        total = total + model.knot_counts(fit.knots, np) @ layout.interp([layout.probe(subject, q, d) for d in when]).T
     return np.reshape(total, (*fit.shape, len(when)))
 
 
@@ -658,6 +658,10 @@ class LeftOut:
     landing_error: float
     tail: float
     tail_error: float
+    below: float             # the chance of a figure not above the claim's range: the top of its PIT span
+    below_error: float
+    above: float             # the chance of a figure not below it: its PIT span starts at 1 - above
+    above_error: float
     pareto_k: float          # of the importance weights; a refit replaces those above [loo] pareto_k_max
     refit: Fit | None        # the exact refit without the claim, where there was one
 
@@ -698,7 +702,7 @@ def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
             landing = weighted(p.landing[:, i], smoothed[i], r_eff[i], main.shape[0])
             above, below = (weighted(p.above[:, i], smoothed[i], r_eff[i], main.shape[0]),
                             weighted(p.below[:, i], smoothed[i], r_eff[i], main.shape[0]))
-            result[o.claim_id] = LeftOut(*landing, *min(above, below), float(khat[i]), None)
+            result[o.claim_id] = LeftOut(*landing, *min(above, below), *below, *above, float(khat[i]), None)
             continue
         weight = np.ones(len(full.obs))
         weight[i] = 0.0
@@ -706,8 +710,9 @@ def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
                     chains_for(full, model.whitened(full.design._replace(claim_weight=weight)), config, main.chains.tuning))
         q = predictive(refit)
         tail, tail_draws = side(q.above[:, i], q.below[:, i])
-        result[o.claim_id] = LeftOut(float(q.landing[:, i].mean()), mean_error(refit.shape, q.landing[:, i]),
-                                     tail, mean_error(refit.shape, tail_draws), float(khat[i]), refit)
+        mean = lambda v: (float(v.mean()), mean_error(refit.shape, v))
+        result[o.claim_id] = LeftOut(*mean(q.landing[:, i]), tail, mean_error(refit.shape, tail_draws),
+                                     *mean(q.below[:, i]), *mean(q.above[:, i]), float(khat[i]), refit)
     return result
 
 
@@ -731,7 +736,7 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
         cid = claim["claim_id"]
         if cid not in index:
             result.add([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None,
-                        None, None, None], {})
+                        None, None, None, None, None], {})
             continue
         i, o = index[cid], fit.obs[index[cid]]
         values = fitted_draws(fit, o)[..., None]
@@ -742,7 +747,8 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
         row_errors = {"fitted_low": errors[0], "fitted_central": errors[1], "fitted_high": errors[2],
                       "outlier_probability": mean_error(fit.shape, p.outlier[:, i]),
                       "tail_probability": mean_error(fit.shape, tail_draws),
-                      "loo_probability": loo.landing_error, "loo_tail_probability": loo.tail_error}
+                      "loo_probability": loo.landing_error, "loo_tail_probability": loo.tail_error,
+                      "loo_pit_low": loo.above_error, "loo_pit_high": loo.below_error}
         factor = explains = tail_unbiased = None
         if design.bias[i] >= 0:
             factors = np.exp(fit.chains.draws[:, :, n + int(design.bias[i])])[..., None]
@@ -754,7 +760,7 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
             tail_unbiased = round(tail_unbiased, 3)
         result.add([cid, claim["origin_id"], True, "", *(round(float(v), digits) for v in fitted), claim["unit"],
                     round(float(p.outlier[:, i].mean()), 3), round(tail, 3), tail_unbiased, factor, explains,
-                    round(loo.landing, 3), round(loo.tail, 3)], row_errors)
+                    round(loo.landing, 3), round(loo.tail, 3), round(1 - loo.above, 3), round(loo.below, 3)], row_errors)
     return result
 
 
@@ -816,6 +822,23 @@ def checked_fit(name: str, fit: Fit, config: dict) -> Checked:
     return check(name, x, labels, fit.chains, config)
 
 
+def pit_tenths(spans: list[tuple[float, float]]) -> list[float]:
+    """The share of claims in each tenth of the probability integral transform, from each
+    claim's (low, high): a claim read as a range has no single PIT but any between the chance
+    of a figure below it and that of one not above it, so it is spread evenly over that span
+    (the non-randomised PIT of Czado, Gneiting and Held 2009), an exact figure at its point.
+    A calibrated model gives 0.1 in each tenth; a pile at an end, claims the others do not
+    predict (above the rest at the top)."""
+    edges = np.linspace(0, 1, 11)
+    shares = np.zeros(10)
+    for low, high in spans:
+        if high - low < 1e-9:
+            shares[min(int(low * 10), 9)] += 1
+        else:
+            shares += np.clip(np.minimum(edges[1:], high) - np.maximum(edges[:-1], low), 0, None) / (high - low)
+    return [round(float(v), 3) for v in shares / max(len(spans), 1)]
+
+
 def checked_loo(left_out: dict[str, LeftOut], config: dict) -> Checked:
     """The leave-one-out checks: how many needed an exact refit, the largest Pareto k, and each
     refit gated on what it publishes (the claim's chances)."""
@@ -832,6 +855,7 @@ def checked_loo(left_out: dict[str, LeftOut], config: dict) -> Checked:
         failures += c.failures
     record = {"claims": len(left_out), "exact_refits": len(records),
               "largest_pareto_k": round(max((loo.pareto_k for loo in left_out.values()), default=0.0), 2),
+              "pit_tenths": pit_tenths([(1 - loo.above, loo.below) for loo in left_out.values()]),
               "refits_divergent_transitions": sum(r["divergent_transitions"] for r in records),
               "refits_largest_rhat": max((r["largest_rhat"] for r in records), default=None),
               "refits_smallest_ess": min((min(r["smallest_bulk_ess"], r["smallest_tail_ess"]) for r in records), default=None)}

@@ -3,9 +3,11 @@
 For each curve c (one subject's base quantity) with knots t_0 < t_1 < ... every
 ``knot_days`` from the curve's onset, where its count is zero,
 
-    f_c(t_k) = sum_{j <= k} softplus(theta_{c,j}),   f_c(t_0) = 0,
+    f_c(t_k) = log1p N_c(t_k) = sum_{j <= k} softplus(theta_{c,j}),   N_c(t_0) = 0,
 
-on the log1p scale, linear between knots, so that N_c(t) = expm1(f_c(t)) never falls.
+and the count N_c linear between knots (a steady daily rate over each knot's span), so
+that it never falls and rises from zero through its first span at a steady rate (straight
+on the log1p scale, it would stay near zero for weeks and then leap).
 Claim i is compared through m_i = log1p(A_i) - log1p(B_i), where A_i is a signed sum of
 counts (a count at the as-of date; the counts of killed and wounded for casualties; a
 difference across the window for an increment) and B_i is zero, or the deployed count
@@ -59,7 +61,7 @@ class Design(NamedTuple):
     """Everything the density needs, as arrays (a JAX pytree); built by estimate.fit.
 
     Knot values are one vector holding each curve's zero knot and its later knots; a
-    probe is f of one curve at one date, linear between two neighbouring knots; an
+    probe is the count of one curve at one date, linear between two neighbouring knots; an
     evaluation is one claim at one of its date points, whose A and B are signed sums
     of the counts at probes. Sizes are read off the arrays' shapes.
     """
@@ -154,16 +156,18 @@ def knot_values(design: Design, theta: jnp.ndarray) -> jnp.ndarray:
     return jnp.zeros_like(design.knot_zeros).at[design.theta_knot].set(within)
 
 
-def probe_values(design: Design, knots: jnp.ndarray) -> jnp.ndarray:
-    """f at every probe, capped where counts stop meaning anything."""
-    w = design.probe_weight
-    f = (1 - w) * knots[design.probe_knot] + w * knots[design.probe_knot + 1]
-    return jnp.minimum(f, MAX_LOG_COUNT)
+def knot_counts(knots, xp=jnp):
+    """Counts at knots, capped where counts stop meaning anything; ``xp`` is jax.numpy in the
+    density and numpy where draws are summarised, whose results must not depend on XLA's
+    kernels for this CPU."""
+    return xp.expm1(xp.minimum(knots, MAX_LOG_COUNT))
 
 
 def counts_at(design: Design, x: jnp.ndarray) -> jnp.ndarray:
-    """Counts at every probe for one parameter vector."""
-    return jnp.expm1(probe_values(design, knot_values(design, x[:design.n_theta])))
+    """Counts at every probe for one parameter vector: linear between the knots around it."""
+    counts = knot_counts(knot_values(design, x[:design.n_theta]))
+    w = design.probe_weight
+    return (1 - w) * counts[design.probe_knot] + w * counts[design.probe_knot + 1]
 
 
 def ratio(n_rows: int, plus_row, plus_probe, plus_sign, den_row, den_probe, counts):

@@ -68,3 +68,21 @@ def test_a_points_pit_is_where_the_truth_falls_among_the_fits_draws():
         assert result.points[0].pit == pytest.approx(expected, abs=0.03)
     bench.score_point(result, "as_of", scenario, "killed", 0, 120, None, {})
     assert result.left_out == 1
+
+
+def test_the_report_gives_the_share_of_open_highs_and_the_score_without_them():
+    """An open high is scored at the cap; the report says how often the fit left it open and how
+    the fit fares on the other points, so the cap's weight in its score is seen."""
+    from argparse import Namespace
+    scenario = bench.SCENARIOS[0]
+    closed = [point(t, t, (t / 1.05, t * 1.05), (t / 1.02, t * 1.02), {name: float(t) * 1.1 for name in bench.BASELINES})
+              for t in np.linspace(100, 3000, 10)]
+    opened = [replace(p, fit=(p.fit[0], {0.9: (p.fit[1][0.9][0], math.inf), 0.5: p.fit[1][0.5]})) for p in closed]
+    widths = {(mode, name, level): 0.1 for mode in ("as_of", "smoother") for name in bench.BASELINES for level in bench.LEVELS}
+    results = {scenario.name: bench.Replicate(points=closed + opened, fits=2)}
+    lines = bench.report(Namespace(replicates=1, tuning=1), [scenario], results, widths, 0, {}, 60.0)
+    row = next(line for line in lines if line.startswith(f"| {scenario.name} | yes | 20 |")).split(" | ")
+    header = next(line for line in lines if line.startswith("| scenario | well specified")).split(" | ")
+    assert row[header.index("fit's high open")] == "50%"
+    everything, without = float(row[header.index("fit / best (90%)")]), float(row[header.index("fit / best (90%), closed points")])
+    assert without < 1 < everything

@@ -153,6 +153,31 @@ def test_leave_one_out_weights_give_the_posterior_without_the_claim():
     assert k[0] < 0.5
 
 
+@pytest.mark.parametrize("spans, tenths", [
+    ([(0.0, 1.0)], [0.1] * 10),                                    # a claim that says nothing is spread evenly
+    ([(0.05, 0.05), (0.95, 0.95)], [0.5] + [0.0] * 8 + [0.5]),     # exact figures at their points
+    ([(0.85, 1.0)], [0.0] * 8 + [1 / 3, 2 / 3]),                    # a range across two tenths, by its overlap
+    ([(1.0, 1.0)], [0.0] * 9 + [1.0]),                              # above everything predicted: the top tenth
+])
+def test_the_pit_histogram_spreads_each_claim_over_its_span(spans, tenths):
+    from estimate.fit import pit_tenths
+    assert pit_tenths(spans) == pytest.approx(tenths, abs=1e-3)
+
+
+def test_the_published_leave_one_out_pit_agrees_with_the_tail_and_the_histogram():
+    import json
+    with open(REPO / "data/derived/claim_fit.csv", encoding="utf-8", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["used_in_fit"] == "true"]
+    for r in rows:
+        low, high, tail = float(r["loo_pit_low"]), float(r["loo_pit_high"]), float(r["loo_tail_probability"])
+        assert 0 <= low <= high <= 1, r["claim_id"]
+        assert tail == pytest.approx(min(1 - low, high), abs=2e-3), r["claim_id"]  # the tail is the nearer end
+    from estimate.fit import pit_tenths
+    record = json.loads((REPO / "data/derived/fit.json").read_text())["runs"]["leave_one_out"]
+    spans = [(float(r["loo_pit_low"]), float(r["loo_pit_high"])) for r in rows]
+    assert record["pit_tenths"] == pytest.approx(pit_tenths(spans), abs=0.01)
+
+
 def test_an_importance_weighted_mean_of_slowly_mixing_draws_has_an_honest_error():
     """Draws that mix slowly (autocorrelation 0.95: some 40 draws per independent one) give
     a mean whose error the independent-draws formula puts at a sixth of the truth."""
@@ -175,6 +200,18 @@ def test_a_single_claim_gives_a_band_around_it():
     fit = posterior(build_design([observation("c1", 240, 375)], {}, CONFIG, "neutral"), CONFIG)
     [low, central, high] = quantiles(curve_draws(fit, SUBJECT, ("killed",), [date(2025, 1, 15)]))[:, 0]
     assert checked_fit("one claim", fit, CONFIG).failures == [] and low < 300 < high and 150 < central < 600
+
+
+def test_a_count_rises_from_zero_at_a_steady_rate_through_its_first_span():
+    """Killed start at zero on 4 November 2024: about 500 two weeks later, about 1,000 at four
+    weeks, 1,400 by the end of December. A curve straight on the log1p scale from zero would
+    be near 30 halfway through its first 28 days (half of log1p(1,000)); a count rising at a
+    steady rate meets the claim."""
+    claims = [observation("c1", 450, 550, "2024-11-18"), observation("c2", 900, 1100, "2024-12-02"),
+              observation("c3", 1300, 1500, "2024-12-30")]
+    fit = posterior(build_design(claims, {}, CONFIG, "neutral"), CONFIG)
+    [low, central, high] = quantiles(curve_draws(fit, SUBJECT, ("killed",), [date(2024, 11, 18)]))[:, 0]
+    assert checked_fit("early", fit, CONFIG).failures == [] and 300 < central < 800 and low < 500 < high
 
 
 def test_only_at_least_claims_leave_the_band_open_and_say_so():

@@ -35,8 +35,8 @@ def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float
             total += np.log1p(np.exp(x[t]))
             knots[layout.offsets[c] + 1 + j] = total
             t += 1
-    f = [min((1 - w) * knots[k] + w * knots[k + 1], model.MAX_LOG_COUNT) for k, w in layout.probe_rows]
-    counts = np.expm1(f)
+    at_knots = np.expm1(np.minimum(knots, model.MAX_LOG_COUNT))
+    counts = [(1 - w) * at_knots[k] + w * at_knots[k + 1] for k, w in layout.probe_rows]
     n_shape = d.n_shape
     sigma = CONFIG["noise"]["sigma_floor"] + np.exp(min(x[-1], model.MAX_RHO))
     share, scale = CONFIG["noise"]["outlier_share"], CONFIG["noise"]["outlier_scale"]

@@ -81,7 +81,7 @@ def test_the_tolerances_are_written_into_fit_json_for_every_compared_number():
 def test_honest_reruns_cross_some_tolerance_only_as_often_as_the_contract_allows():
     """Many numbers compared at once: k grows with their count, so that runs differing by
     chance alone cross any tolerance in about false_alarm of comparisons (a fixed 4 would
-    fail one in five at the package's ~3,600 numbers)."""
+    fail one in five at the package's ~3,800 numbers)."""
     alarm, n, trials = tolerances.contract()["false_alarm"], 2000, 4000
     k = tolerances.standard_errors(n)
     crossed = np.mean(np.abs(np.random.default_rng(3).standard_normal((trials, n))).max(axis=1) > k)
