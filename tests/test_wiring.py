@@ -85,7 +85,9 @@ def test_an_interrupted_run_leaves_every_committed_output_in_place(tmp_path):
     (copy / ".venv").mkdir()
     (copy / ".venv/.installed").touch()
     slow = tmp_path / "slow-python"
-    slow.write_text("#!/bin/sh\ntouch data/derived/*\nsleep 60\n", encoding="utf-8")
+    # exec: a sleep forked just as the signal lands would miss it and hold make's pipes open
+    # for its whole minute (seen once on a loaded machine).
+    slow.write_text("#!/bin/sh\ntouch data/derived/*\nexec sleep 60\n", encoding="utf-8")
     slow.chmod(0o755)
     before = {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())}
     for p in (copy / "data/derived").iterdir():
