@@ -1,5 +1,6 @@
 """Every command the README names and every Makefile target exists and runs (dry-run where slow)."""
 
+import contextlib
 import os
 import signal
 import re
@@ -92,12 +93,20 @@ def test_an_interrupted_run_leaves_every_committed_output_in_place(tmp_path):
     before = {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())}
     for p in (copy / "data/derived").iterdir():
         os.utime(p, (1e9, 1e9))   # long ago: the fit must run, and the touch is seen
-    make = subprocess.Popen(["make", "fit", f"PY={slow}"], cwd=copy, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    # make's stderr goes to a file, not a pipe: a shell the signal caught between two commands
+    # may start the next one after make has gone, and that one would hold a pipe open.
+    with open(tmp_path / "make.err", "w", encoding="utf-8") as err_file:
+        make = subprocess.Popen(["make", "fit", f"PY={slow}"], cwd=copy, stdout=subprocess.DEVNULL, stderr=err_file,
+                                start_new_session=True)
     deadline = time.monotonic() + 20
     while os.stat(copy / "data/derived/fit.json").st_mtime == 1e9 and time.monotonic() < deadline:
         time.sleep(0.1)
     os.killpg(make.pid, signal.SIGINT)   # as Ctrl-C does: make and the command it runs
-    _, err = make.communicate(timeout=30)
+    try:
+        make.wait(timeout=30)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(make.pid, signal.SIGKILL)   # whatever is left of the group
+    err = (tmp_path / "make.err").read_text(encoding="utf-8")
     assert make.returncode != 0 and "Deleting file" not in err, err
     assert {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())} == before
