@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from estimate.baselines import BASELINES, reliability  # noqa: E402
-from estimate.fit import Fit, build_design, chains_for, checked_fit, curve_draws, load_config, part_of, posterior, restricted  # noqa: E402
+from estimate.fit import Fit, build_design, chains_for, checked_fit, curve_draws, load_config, part_of, pit_tenths, posterior, restricted  # noqa: E402
 from estimate.outputs import commit  # noqa: E402
 from estimate.ranges import lexicon  # noqa: E402
 from estimate.simulate import SCENARIOS, START, SUBJECT, Claims, Scenario, simulate, truth  # noqa: E402
@@ -342,7 +342,7 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
             pits = [p.pit for sc in scenarios if sc.well_specified == well for p in results[sc.name].points
                     if p.mode == mode and p.pit is not None]
             if pits:
-                shares = np.histogram(pits, bins=10, range=(0, 1))[0] / len(pits)
+                shares = pit_tenths([(v, v) for v in pits])
                 lines.append(f"| {label}, {'well specified' if well else 'misspecified'} | " + " | ".join(f"{v:.2f}" for v in shares)
                              + f" | {len(pits)} |")
     lines += ["", "## Calibrated baseline widths", "",

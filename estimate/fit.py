@@ -652,18 +652,21 @@ def mean_error(fit_shape: tuple, values: np.ndarray) -> float:
 @dataclass(frozen=True)
 class LeftOut:
     """A claim against the posterior of every other claim: the chance of its wording, and of
-    the side beyond it, with their Monte Carlo standard errors."""
+    each side beyond it, with their Monte Carlo standard errors."""
 
     landing: float
     landing_error: float
-    tail: float
-    tail_error: float
     below: float             # the chance of a figure not above the claim's range: the top of its PIT span
     below_error: float
     above: float             # the chance of a figure not below it: its PIT span starts at 1 - above
     above_error: float
     pareto_k: float          # of the importance weights; a refit replaces those above [loo] pareto_k_max
     refit: Fit | None        # the exact refit without the claim, where there was one
+
+    @property
+    def tail(self) -> tuple[float, float]:
+        """The smaller side's chance and its error: the claim's leave-one-out tail probability."""
+        return min((self.above, self.above_error), (self.below, self.below_error))
 
 
 # Batches per chain for the batch-means error of an importance-weighted mean.
@@ -702,17 +705,15 @@ def leave_one_out(full: Built, main: Fit, config: dict) -> dict[str, LeftOut]:
             landing = weighted(p.landing[:, i], smoothed[i], r_eff[i], main.shape[0])
             above, below = (weighted(p.above[:, i], smoothed[i], r_eff[i], main.shape[0]),
                             weighted(p.below[:, i], smoothed[i], r_eff[i], main.shape[0]))
-            result[o.claim_id] = LeftOut(*landing, *min(above, below), *below, *above, float(khat[i]), None)
+            result[o.claim_id] = LeftOut(*landing, *below, *above, float(khat[i]), None)
             continue
         weight = np.ones(len(full.obs))
         weight[i] = 0.0
         refit = Fit(full.obs, full.unused, full.design, full.layout,
                     chains_for(full, model.whitened(full.design._replace(claim_weight=weight)), config, main.chains.tuning))
         q = predictive(refit)
-        tail, tail_draws = side(q.above[:, i], q.below[:, i])
         mean = lambda v: (float(v.mean()), mean_error(refit.shape, v))
-        result[o.claim_id] = LeftOut(*mean(q.landing[:, i]), tail, mean_error(refit.shape, tail_draws),
-                                     *mean(q.below[:, i]), *mean(q.above[:, i]), float(khat[i]), refit)
+        result[o.claim_id] = LeftOut(*mean(q.landing[:, i]), *mean(q.below[:, i]), *mean(q.above[:, i]), float(khat[i]), refit)
     return result
 
 
@@ -747,7 +748,7 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
         row_errors = {"fitted_low": errors[0], "fitted_central": errors[1], "fitted_high": errors[2],
                       "outlier_probability": mean_error(fit.shape, p.outlier[:, i]),
                       "tail_probability": mean_error(fit.shape, tail_draws),
-                      "loo_probability": loo.landing_error, "loo_tail_probability": loo.tail_error,
+                      "loo_probability": loo.landing_error, "loo_tail_probability": loo.tail[1],
                       "loo_pit_low": loo.above_error, "loo_pit_high": loo.below_error}
         factor = explains = tail_unbiased = None
         if design.bias[i] >= 0:
@@ -760,7 +761,7 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
             tail_unbiased = round(tail_unbiased, 3)
         result.add([cid, claim["origin_id"], True, "", *(round(float(v), digits) for v in fitted), claim["unit"],
                     round(float(p.outlier[:, i].mean()), 3), round(tail, 3), tail_unbiased, factor, explains,
-                    round(loo.landing, 3), round(loo.tail, 3), round(1 - loo.above, 3), round(loo.below, 3)], row_errors)
+                    round(loo.landing, 3), round(loo.tail[0], 3), round(1 - loo.above, 3), round(loo.below, 3)], row_errors)
     return result
 
 
