@@ -28,8 +28,8 @@ BASELINES := $(DERIVED)/baselines.csv
 FIT := $(addprefix $(DERIVED)/,estimates.csv estimates_as_of.csv claimant_bias.csv claim_fit.csv fit.json)
 XLSX := $(DERIVED)/dprk-troops-russia-claims.xlsx
 STAMPS := .stamps
-FIGURE_NAMES := killed wounded casualties deployed claimants as_of_killed overview
-FIGURES := $(foreach n,$(FIGURE_NAMES),$(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
+FIGURE_NAMES := $(addprefix who_said_,killed wounded casualties deployed) killed wounded casualties deployed claimants as_of_killed overview
+FIGURES := figures/README.md $(foreach n,$(FIGURE_NAMES),figures/$(n).csv $(foreach l,en es,$(foreach e,png svg,figures/$(n).$(l).$(e))))
 
 # Ctrl-C or a kill while a command runs: make would delete each target whose file changed
 # meanwhile. Every command writes all its outputs or none (and a killed one is finished or
@@ -63,7 +63,7 @@ $(VENV_STAMP): requirements.txt
 
 figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
 # One run draws every figure (a grouped target); it needs the fit and the claims' intervals.
-$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_text.toml
+$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_words.py estimate/figure_text.toml
 	$(call run,figures,$(FIGURES))
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
