@@ -36,7 +36,7 @@ FIGURES := figures/README.md $(foreach n,$(FIGURE_NAMES),figures/$(n).csv $(fore
 # undone by the next), so the files on disk are always a complete set: keep them.
 .PRECIOUS: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) $(FIGURES)
 
-.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release reproduce test check bench clean requirements
+.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release sqlite reproduce test check bench clean requirements
 
 # $(call run,COMMAND,OUTPUTS): run 'python -m estimate COMMAND' unless the contents of its
 # prerequisites and outputs are those its last run recorded in .stamps/COMMAND.json (then
@@ -94,6 +94,9 @@ $(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELIN
 
 release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>-<version>.zip with SHA256SUMS (same bytes every time)
 	$(PY) -m estimate release
+
+sqlite: $(VENV_STAMP) derived ## Every table with its keys and flat views in one SQLite file, and Datasette metadata (dist/<name>-<version>.sqlite)
+	$(PY) -m estimate sqlite
 
 cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)
 	@$(PY) -m estimate cite

@@ -42,6 +42,8 @@ COMMANDS = {
     "xlsx": ("workbook:main", "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
     "release": ("release:main", "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
                               "documents and SHA256SUMS, the same bytes every time"),
+    "sqlite": ("database:main", "write every table, with its keys and flat views, to one SQLite database dist/<name>-<version>.sqlite, "
+                                "with a Datasette metadata file from the codebook beside it"),
     "diff": ("diff:main", "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
                             "exit 0 when nothing did, 1 when something did"),
     "reproduce": ("reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
@@ -99,6 +101,9 @@ OPTIONS = {
     "release": [
         (("--output",), dict(type=Path, default=Path("dist"), help="the folder to write the zip to (default: dist)")),
     ],
+    "sqlite": [
+        (("--output",), dict(type=Path, default=Path("dist"), help="the folder to write the database to (default: dist)")),
+    ],
     "fit": [
         (("--as-of",), dict(metavar="DATE", type=iso_date, help="use only claims from sources certainly published by DATE (YYYY-MM-DD); "
                                                  "writes data/derived/estimates_as_of_DATE.csv beside the main estimates")),
@@ -128,7 +133,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # Commands that change the package: one at a time per folder (estimate.outputs.exclusive).
-WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "bump", "coverage"}
+WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "sqlite", "bump",
+           "coverage"}
 
 
 def terminated(signal_number, frame):

@@ -1,0 +1,86 @@
+"""``python -m estimate sqlite``: one SQLite file with every table, its keys, typed columns
+and flat views, and Datasette metadata from the codebook."""
+
+import json
+import sqlite3
+
+import pytest
+
+from conftest import REPO, copy_whole
+from estimate.cli import main
+from estimate.database import database, metadata
+from estimate.outputs import valid_package
+
+PACKAGE = valid_package(REPO)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("db") / "package.sqlite"
+    path.write_bytes(database(PACKAGE))
+    connection = sqlite3.connect(path)
+    yield connection
+    connection.close()
+
+
+def test_every_table_is_there_with_every_row(db):
+    for resource in PACKAGE.descriptor["resources"]:
+        if resource.get("type") != "table":
+            continue
+        lines = (REPO / resource["path"]).read_text(encoding="utf-8").count("\n") - 1
+        if resource["name"] in PACKAGE.tables:
+            lines = len(PACKAGE.tables[resource["name"]].rows)
+        assert db.execute(f'SELECT count(*) FROM "{resource["name"]}"').fetchone()[0] == lines, resource["name"]
+
+
+def test_keys_are_declared_and_hold(db):
+    primary = [row[1] for row in db.execute("PRAGMA table_info(claims)") if row[5]]
+    assert primary == ["claim_id"]
+    assert [row[1] for row in db.execute("PRAGMA table_info(ranges)") if row[5]] == ["claim_id", "lexicon"]
+    targets = {(row[2], row[3]) for row in db.execute("PRAGMA foreign_key_list(claims)")}
+    assert {("sources", "source_id"), ("claimants", "claimant_id"), ("claims", "origin_id")} <= targets
+    assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("PRAGMA foreign_keys = ON")
+        db.execute("INSERT INTO claim_fit (claim_id, origin_id, used_in_fit, unit) VALUES ('c999999', 'c999999', 1, 'persons')")
+
+
+def test_columns_are_typed(db):
+    row = db.execute("SELECT typeof(as_of_date_latest), as_of_date_latest, typeof(stated_value) FROM claims WHERE claim_id = 'c019'").fetchone()
+    assert row == ("text", "2025-04-30", "real")
+    assert db.execute("SELECT DISTINCT typeof(origins_used) FROM estimates").fetchall() == [("integer",)]
+    assert set(db.execute("SELECT DISTINCT high_is_open FROM ranges").fetchall()) == {(0,), (1,)}
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE claims SET as_of_date_latest = '30/04/2025' WHERE claim_id = 'c019'")
+
+
+def test_the_flat_view_reads_a_claim_in_one_row(db):
+    db.row_factory = sqlite3.Row
+    nis = db.execute("SELECT * FROM claims_flat WHERE claimant_id = 'kor-nis' AND quantity = 'killed' AND is_origin "
+                     "ORDER BY as_of_date_latest").fetchall()
+    db.row_factory = None
+    assert [r["phrase"] for r in nis][-1] == "alrededor de 2 mil"
+    last = nis[-1]
+    assert last["claimant"].startswith("National Intelligence Service") and last["value_low"] == 1500 and last["used_in_fit"] == 1
+    assert all(r["outlet"] is not None or r["source_kind"] == "archived" for r in nis)
+    assert db.execute("SELECT count(*) FROM claims_flat").fetchone()[0] == len(PACKAGE.tables["claims"].rows)
+
+
+def test_datasette_metadata_comes_from_the_codebook():
+    meta = metadata(PACKAGE, "db")
+    assert meta["license"] == "CC-BY-4.0" and meta["title"] == PACKAGE.descriptor["title"]
+    claims = meta["databases"]["db"]["tables"]["claims"]
+    resource = next(r for r in PACKAGE.descriptor["resources"] if r["name"] == "claims")
+    field = next(f for f in resource["schema"]["fields"] if f["name"] == "phrase")
+    assert claims["columns"]["phrase"] == field["description"]
+    assert "claims_flat" in meta["databases"]["db"]["tables"]
+
+
+def test_the_command_writes_the_same_database_twice_inside_the_package(tmp_path):
+    root = copy_whole(tmp_path / "package")
+    assert main(["sqlite", "--root", str(root)]) == 0
+    stem = f"{PACKAGE.descriptor['name']}-{PACKAGE.descriptor['version']}"
+    first = (root / "dist" / f"{stem}.sqlite").read_bytes()
+    assert json.loads((root / "dist" / f"{stem}.datasette.json").read_text(encoding="utf-8"))["databases"][stem]["tables"]
+    assert main(["sqlite", "--root", str(root)]) == 0
+    assert (root / "dist" / f"{stem}.sqlite").read_bytes() == first
