@@ -337,7 +337,10 @@ def obstacles(ax, renderer) -> list[Bbox]:
     paths += [[point] for line in lines if line.get_linestyle() == "None" for point in ax.transData.transform(line.get_xydata())]
     paths += [ax.transData.transform(segment) for collection in ax.collections if hasattr(collection, "get_segments")
               for segment in collection.get_segments()]
-    boxes = [child.arrow_patch.get_window_extent(renderer) for child in ax.texts if getattr(child, "arrow_patch", None)]
+    arrows = [child for child in ax.texts if getattr(child, "arrow_patch", None)]
+    for arrow in arrows:
+        arrow.update_positions(renderer)  # an arrow's path is laid out only when drawn
+    boxes = [arrow.arrow_patch.get_window_extent(renderer) for arrow in arrows]
     for points in paths:
         for (x0, y0), (x1, y1) in zip(points, points[1:]) if len(points) > 1 else [(points[0], points[0])] if len(points) else []:
             steps = max(int(math.hypot(x1 - x0, y1 - y0) // 6), 1)
