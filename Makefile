@@ -95,7 +95,7 @@ $(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELIN
 release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>-<version>.zip with SHA256SUMS (same bytes every time)
 	$(PY) -m estimate release
 
-sqlite: $(VENV_STAMP) derived ## Every table with its keys and flat views in one SQLite file, and Datasette metadata (dist/<name>-<version>.sqlite)
+sqlite: $(VENV_STAMP) derived ## Every table with its keys and flat views in one SQLite file, and Datasette metadata (dist/<name>.sqlite)
 	$(PY) -m estimate sqlite
 
 cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)

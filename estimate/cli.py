@@ -42,7 +42,7 @@ COMMANDS = {
     "xlsx": ("workbook:main", "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
     "release": ("release:main", "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
                               "documents and SHA256SUMS, the same bytes every time"),
-    "sqlite": ("database:main", "write every table, with its keys and flat views, to one SQLite database dist/<name>-<version>.sqlite, "
+    "sqlite": ("database:main", "write every table, with its keys and flat views, to one SQLite database dist/<name>.sqlite, "
                                 "with a Datasette metadata file from the codebook beside it"),
     "diff": ("diff:main", "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
                             "exit 0 when nothing did, 1 when something did"),

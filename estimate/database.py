@@ -1,13 +1,13 @@
 """``python -m estimate sqlite``: every table in one SQLite database, with its keys, and a
 Datasette metadata file built from the codebook.
 
-``dist/<name>-<version>.sqlite`` holds each table of datapackage.json with typed columns
+``dist/<name>.sqlite`` holds each table of datapackage.json with typed columns
 (INTEGER, REAL, ISO dates as TEXT checked by pattern, booleans as 0/1), its primary key
 and foreign keys, and views that read like one flat table (``claims_flat``: a claim with
 its claimant, source, interval and how the fit treats it). Beside it,
-``<name>-<version>.datasette.json`` gives Datasette the titles, descriptions, licence and
+``<name>.datasette.json`` gives Datasette the titles, descriptions, licence and
 source, so that ``datasette <file>.sqlite -m <file>.datasette.json`` serves a documented,
-browsable database. The file is built in memory and written whole; it is not committed
+browsable database (the version is in its ``source``). The file is built in memory and written whole; it is not committed
 (its header records the SQLite library's version, which differs between machines).
 """
 
@@ -131,7 +131,9 @@ def metadata(package: Loaded, database_name: str) -> dict:
 
 
 def build(package: Loaded, args) -> dict[Path, bytes]:
-    stem = f"{package.descriptor['name']}-{package.descriptor['version']}"
+    # Named without the version: Datasette takes the database's name, used in every URL,
+    # from the file's, and a dot there would be escaped; the version is in the metadata.
+    stem = package.descriptor["name"]
     meta = json.dumps(metadata(package, stem), ensure_ascii=False, indent=2) + "\n"
     return {args.output / f"{stem}.sqlite": database(package), args.output / f"{stem}.datasette.json": meta.encode("utf-8")}
 

@@ -2,7 +2,12 @@
 and flat views, and Datasette metadata from the codebook."""
 
 import json
+import socket
 import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -79,8 +84,46 @@ def test_datasette_metadata_comes_from_the_codebook():
 def test_the_command_writes_the_same_database_twice_inside_the_package(tmp_path):
     root = copy_whole(tmp_path / "package")
     assert main(["sqlite", "--root", str(root)]) == 0
-    stem = f"{PACKAGE.descriptor['name']}-{PACKAGE.descriptor['version']}"
+    stem = PACKAGE.descriptor["name"]
     first = (root / "dist" / f"{stem}.sqlite").read_bytes()
     assert json.loads((root / "dist" / f"{stem}.datasette.json").read_text(encoding="utf-8"))["databases"][stem]["tables"]
     assert main(["sqlite", "--root", str(root)]) == 0
     assert (root / "dist" / f"{stem}.sqlite").read_bytes() == first
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_datasette_serves_the_database_documented_on_localhost(tmp_path):
+    """Datasette started on the file and its metadata answers a filtered query and shows the
+    codebook's titles. The client runs in a child process: this test process may open no
+    connection at all (conftest.no_network)."""
+    (tmp_path / "claims.sqlite").write_bytes(database(PACKAGE))
+    (tmp_path / "meta.json").write_text(json.dumps(metadata(PACKAGE, "claims")), encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("datasette")), "serve", str(tmp_path / "claims.sqlite"),
+                               "-m", str(tmp_path / "meta.json"), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    client = textwrap.dedent(f"""
+        import json, sys, time, urllib.request
+        base = "http://127.0.0.1:{port}/claims"
+        for _ in range(100):
+            try:
+                rows = json.load(urllib.request.urlopen(base + "/claims_flat.json?claimant_id=kor-nis&quantity=killed&_shape=array"))
+                break
+            except OSError:
+                time.sleep(0.2)
+        page = urllib.request.urlopen(base + "/claims").read().decode()
+        print(json.dumps({{"phrases": [r["phrase"] for r in rows], "title": "<h1>Claims</h1>" in page}}))
+    """)
+    try:
+        answer = subprocess.run([sys.executable, "-c", client], capture_output=True, text=True, timeout=60)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert answer.returncode == 0, answer.stderr
+    said = json.loads(answer.stdout)
+    assert "alrededor de 2 mil" in said["phrases"] and said["title"]

@@ -145,3 +145,16 @@ def test_bump_refuses_and_changes_nothing(release, version, when, says, capsys):
     assert main(["bump", version, "--root", str(release)] + (["--date", when] if when else [])) == 2
     assert says in capsys.readouterr().err
     assert {p: p.read_bytes() for p in release.rglob("*") if p.is_file()} == before
+
+
+def test_zenodo_metadata_agrees_with_the_citation_file():
+    """Zenodo reads .zenodo.json, GitHub and reference managers CITATION.cff: they must say
+    the same title, abstract, creators, licence and keywords (the version and date Zenodo
+    takes from the release itself)."""
+    zenodo = json.loads((REPO / ".zenodo.json").read_text(encoding="utf-8"))
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    assert zenodo["upload_type"] == "dataset" and zenodo["title"] == cff["title"]
+    assert zenodo["description"] == cff["abstract"].strip()
+    assert [c["name"] for c in zenodo["creators"]] == [a.get("name") or f"{a['family-names']}, {a['given-names']}" for a in cff["authors"]]
+    assert zenodo["license"] == cff["license"].lower() and zenodo["keywords"] == cff["keywords"]
+    assert "version" not in zenodo or zenodo["version"] == VERSION
