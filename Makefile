@@ -36,7 +36,7 @@ FIGURES := figures/README.md $(foreach n,$(FIGURE_NAMES),figures/$(n).csv $(fore
 # undone by the next), so the files on disk are always a complete set: keep them.
 .PRECIOUS: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) $(FIGURES)
 
-.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release sqlite reproduce test check bench clean requirements
+.PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release sqlite site reproduce test check bench clean requirements
 
 # $(call run,COMMAND,OUTPUTS): run 'python -m estimate COMMAND' unless the contents of its
 # prerequisites and outputs are those its last run recorded in .stamps/COMMAND.json (then
@@ -97,6 +97,9 @@ release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>
 
 sqlite: $(VENV_STAMP) derived ## Every table with its keys and flat views in one SQLite file, and Datasette metadata (dist/<name>.sqlite)
 	$(PY) -m estimate sqlite
+
+site: $(VENV_STAMP) derived $(FIGURES) ## The website in site/, English and Spanish: claims browser, claimant and source pages, charts, downloads (open site/index.html)
+	$(PY) -m estimate site
 
 cite: $(VENV_STAMP) ## Print how to cite this version (APA and BibTeX, from CITATION.cff)
 	@$(PY) -m estimate cite

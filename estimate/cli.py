@@ -44,6 +44,8 @@ COMMANDS = {
                               "documents and SHA256SUMS, the same bytes every time"),
     "sqlite": ("database:main", "write every table, with its keys and flat views, to one SQLite database dist/<name>.sqlite, "
                                 "with a Datasette metadata file from the codebook beside it"),
+    "site": ("site:main", "build the website in site/: English and Spanish pages, a claims browser, a page per claimant and "
+                          "source, charts and downloads; open site/index.html, no server needed"),
     "diff": ("diff:main", "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
                             "exit 0 when nothing did, 1 when something did"),
     "reproduce": ("reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
@@ -133,7 +135,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # Commands that change the package: one at a time per folder (estimate.outputs.exclusive).
-WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "sqlite", "bump",
+WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "sqlite", "site", "bump",
            "coverage"}
 
 

@@ -493,6 +493,22 @@ def claimants_figure(package, drawn, style, words, lang):
     return fig
 
 
+def claimant_figure(package, drawn, style, words, lang, claimant_id):
+    """One claimant's figures on every quantity, for its page on the website (estimate.site)."""
+    mine = [m for m in drawn if m["claimant_id"] == claimant_id]
+    fig, ax = plt.subplots(figsize=(WIDTH, 4.6))
+    plot_claimant(ax, mine, words, lang, "", style[claimant_id].colour)
+    quantities = [q for q in PANEL_QUANTITIES if any(m["quantity"] == q for m in mine)]
+    handles = [Line2D([], [], marker=MARKERS[PANEL_QUANTITIES.index(q)], color=style[claimant_id].colour, linestyle="none", label=words[q])
+               for q in quantities]
+    extra = legend_entries([], words, mine)
+    compose(fig, [Block(style[claimant_id].names[lang], TITLE_POINTS, {"fontweight": "bold"}),
+                  Block(words["persons_log"], NOTE_POINTS + 0.5, {"color": "#333333"})],
+            [Block(fw.footer(package, claim_ids(mine), lang), NOTE_POINTS, {"color": "#444444"})],
+            (handles + extra[0], [h.get_label() for h in handles] + extra[1]), ncol=3)
+    return fig
+
+
 def as_of_figure(package, rows, drawn, words, lang):
     fig, ax = plt.subplots(figsize=(WIDTH, 5.6))
     plot_as_of(ax, rows, words, lang)
@@ -513,6 +529,28 @@ def save(fig, name: str, lang: str) -> dict[Path, bytes]:
         files[FIGURES / f"{name}.{lang}.{fmt}"] = buffer.getvalue()
     plt.close(fig)
     return files
+
+
+def claimant_charts(package: Loaded) -> dict[tuple[str, str], tuple[bytes, str]]:
+    """For each claimant with a figure drawn, in each language: its chart as SVG and the
+    chart's alt text (the website's claimant pages)."""
+    drawn = marks(package)
+    style = styles(package, drawn)
+    text = fw.words()
+    result = {}
+    with plt.rc_context(STYLE):
+        for claimant_id, look in style.items():
+            mine = [m for m in drawn if m["claimant_id"] == claimant_id]
+            for lang in LANGUAGES:
+                buffer = io.BytesIO()
+                fig = claimant_figure(package, drawn, style, text[lang], lang, claimant_id)
+                fig.savefig(buffer, format="svg", metadata=METADATA["svg"])
+                plt.close(fig)
+                said = "; ".join(f"{text[lang][q]}: {fw.figure_list([m for m in mine if m['quantity'] == q], lang)}"
+                                 for q in PANEL_QUANTITIES if any(m["quantity"] == q for m in mine))
+                alt = text[lang]["alt"]["claimant"].format(claimant=look.names[lang], figures=said)
+                result[claimant_id, lang] = (buffer.getvalue(), alt)
+    return result
 
 
 # ---------------------------------------------------------------- the data beside each figure

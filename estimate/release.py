@@ -72,6 +72,12 @@ def name(descriptor: dict) -> str:
     return f"{descriptor['name']}-{descriptor['version']}"
 
 
+def archive(package: Loaded) -> tuple[str, bytes]:
+    """The release zip's file name and bytes."""
+    descriptor = package.descriptor
+    return f"{name(descriptor)}.zip", zip_bytes(contents(package), name(descriptor), versions.release_moment(descriptor))
+
+
 def uncommitted(root: Path, output: Path) -> list[str]:
     """Files of the working tree that differ from its last commit (changed, added, deleted or
     untracked and not ignored), outside the release folder: a release is built from a commit."""
@@ -103,8 +109,8 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
     descriptor = package.descriptor
-    data = zip_bytes(contents(package), name(descriptor), versions.release_moment(descriptor))
-    target = args.output / f"{name(descriptor)}.zip"
+    filename, data = archive(package)
+    target = args.output / filename
     earlier = package.root / target
     if earlier.is_file() and earlier.read_bytes() != data:
         raise UsageError(f"{target} already holds a different {descriptor['version']}, and a released version never changes — "
