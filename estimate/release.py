@@ -5,6 +5,12 @@ descriptor (every resource with its size and SHA-256), the tables, derived table
 archived texts, workbook and figures, the README, LICENSE, CITATION.cff, CHANGELOG and a
 SHA256SUMS file. Entries are sorted, stamped with the release date and given fixed
 permissions, so nothing about the machine or the moment of the build reaches the bytes.
+
+``dist/<name>-<version>-public.zip`` is the same without the archived texts, whose rights
+stay with their publishers: the one to upload to a public repository (Zenodo, say). It
+keeps each text's size and hash in the descriptor and its provenance in sources.csv, and
+adds TEXTS.SHA256 and TEXTS.md, which say how to check a copy of the texts obtained
+elsewhere.
 """
 
 import hashlib
@@ -22,6 +28,33 @@ from estimate.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.workbook import path_for
 
 DOCUMENTS = ("README.md", "LICENSE", "CITATION.cff", "CHANGELOG.md")
+TEXTS = "data/texts/"
+# What the public zip says in place of the texts ({rows}: one line per text).
+TEXTS_NOTE = """# The archived source texts are not in this zip
+
+The articles archived in `data/texts/` are not ours to license: their rights stay with
+their publishers, so this public copy of version {version} leaves them out. Everything else
+is here. `datapackage.json` still lists each text with its size and SHA-256, and
+`data/sources.csv` says where each came from (outlet, title, dates, `archived_from`).
+
+| file | source | bytes | SHA-256 |
+|---|---|---|---|
+{rows}
+
+To check a copy of the texts (from the project's repository, where `data/texts/` holds
+them, or from the complete release zip): put each file at its path inside this folder,
+byte for byte, then run
+
+    sha256sum -c TEXTS.SHA256          # macOS: shasum -a 256 -c TEXTS.SHA256
+    frictionless validate datapackage.json
+
+Each line must say OK, and the package must be valid: then every quote in
+`data/claims.csv` can be checked against the text it was taken from.
+
+> Los textos de las fuentes archivadas no están en este zip: sus derechos son de sus
+> editores. `datapackage.json` conserva el tamaño y el SHA-256 de cada uno. Para comprobar
+> una copia, colóquela en su ruta y ejecute `sha256sum -c TEXTS.SHA256`.
+"""
 FIGURES = Path("figures")
 MODE = 0o644
 
@@ -40,8 +73,9 @@ def stamped(descriptor: dict, root: Path) -> dict:
     return copy
 
 
-def contents(package: Loaded) -> dict[str, bytes]:
-    """Every file of the release by its path inside the release folder."""
+def contents(package: Loaded, public: bool = False) -> dict[str, bytes]:
+    """Every file of the release by its path inside the release folder; for the public
+    release, without the archived texts and with what identifies them."""
     root, descriptor = package.root, package.descriptor
     paths = [r["path"] for r in descriptor["resources"]] + list(DOCUMENTS) + [str(path_for(descriptor))]
     # Only the folder's own files: a link (to /etc/passwd, say) or a folder among the figures
@@ -52,6 +86,12 @@ def contents(package: Loaded) -> dict[str, bytes]:
         raise UsageError(f"cannot release: {', '.join(missing)} missing — run 'make release', which builds them first")
     files = {p: (root / p).read_bytes() for p in paths}
     files[DESCRIPTOR] = descriptor_bytes(stamped(descriptor, root))
+    if public:
+        texts = {p: files.pop(p) for p in sorted(files) if p.startswith(TEXTS)}
+        files["TEXTS.SHA256"] = "".join(f"{sha256(data)}  {p}\n" for p, data in texts.items()).encode("utf-8")
+        sources = {r["text_path"]: r["source_id"] for r in package.tables["sources"].rows if r["text_path"]}
+        rows = "\n".join(f"| `{p}` | {sources.get(p, '')} | {len(data)} | `{sha256(data)}` |" for p, data in texts.items())
+        files["TEXTS.md"] = TEXTS_NOTE.format(version=descriptor["version"], rows=rows).encode("utf-8")
     files["SHA256SUMS"] = "".join(f"{sha256(files[p])}  {p}\n" for p in sorted(files)).encode("utf-8")
     return files
 
@@ -72,10 +112,11 @@ def name(descriptor: dict) -> str:
     return f"{descriptor['name']}-{descriptor['version']}"
 
 
-def archive(package: Loaded) -> tuple[str, bytes]:
-    """The release zip's file name and bytes."""
+def archive(package: Loaded, public: bool = False) -> tuple[str, bytes]:
+    """A release zip's file name and bytes: the complete one, or the public one."""
     descriptor = package.descriptor
-    return f"{name(descriptor)}.zip", zip_bytes(contents(package), name(descriptor), versions.release_moment(descriptor))
+    filename = f"{name(descriptor)}{'-public' if public else ''}.zip"
+    return filename, zip_bytes(contents(package, public), name(descriptor), versions.release_moment(descriptor))
 
 
 def uncommitted(root: Path, output: Path) -> list[str]:
@@ -109,15 +150,18 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
     descriptor = package.descriptor
-    filename, data = archive(package)
-    target = args.output / filename
-    earlier = package.root / target
-    if earlier.is_file() and earlier.read_bytes() != data:
-        raise UsageError(f"{target} already holds a different {descriptor['version']}, and a released version never changes — "
-                         "bump the version (python -m estimate bump X.Y.Z), or delete that zip if it was never published; "
-                         "nothing was written.")
-    print(f"sha256 {sha256(data)}", file=sys.stderr)
-    return {target: data}
+    result = {}
+    for public in (False, True):
+        filename, data = archive(package, public)
+        target = args.output / filename
+        earlier = package.root / target
+        if earlier.is_file() and earlier.read_bytes() != data:
+            raise UsageError(f"{target} already holds a different {descriptor['version']}, and a released version never changes — "
+                             "bump the version (python -m estimate bump X.Y.Z), or delete that zip if it was never published; "
+                             "nothing was written.")
+        print(f"sha256 {sha256(data)}  {filename}", file=sys.stderr)
+        result[target] = data
+    return result
 
 
 def main(args) -> int:

@@ -217,15 +217,17 @@ def chart_files(package: Loaded) -> tuple[dict[Path, bytes], dict, dict]:
 
 def download_files(package: Loaded) -> tuple[dict[Path, bytes], list[dict]]:
     """The package's files under site/downloads/, in the folders datapackage.json names them
-    by (so that the descriptor there resolves), with the workbook, the release zip and the
+    by (so that the descriptor there resolves), with the workbook, the release zips and the
     SQLite database with its Datasette metadata (as 'make release' and 'make sqlite' write
     them); and what the downloads page lists, in that order."""
     root, descriptor = package.root, package.descriptor
     here = SITE / DOWNLOADS
-    zip_name, zip_data = release.archive(package)
     database_files = database.build(package, SimpleNamespace(output=here))
-    listed = {here / path_for(descriptor): "workbook", here / zip_name: "release"}
-    files = {here / path_for(descriptor): (root / path_for(descriptor)).read_bytes(), here / zip_name: zip_data}
+    listed = {here / path_for(descriptor): "workbook"}
+    files = {here / path_for(descriptor): (root / path_for(descriptor)).read_bytes()}
+    for public in (True, False):
+        zip_name, files[here / zip_name] = release.archive(package, public)
+        listed[here / zip_name] = "release_public" if public else "release"
     for path in sorted(database_files, key=lambda p: p.suffix != ".sqlite"):
         files[path], listed[path] = database_files[path], "database" if path.suffix == ".sqlite" else "database_meta"
     files[here / DESCRIPTOR], listed[here / DESCRIPTOR] = descriptor_bytes(release.stamped(descriptor, root)), "descriptor"

@@ -52,8 +52,10 @@ def unpacked(zip_path, tmp_path_factory) -> Path:
 def test_built_again_later_it_is_the_same_bytes(source, zip_path, monkeypatch):
     monkeypatch.setattr(time, "time", lambda: 2_000_000_000.0)  # another day, years later
     package, _ = load(source)
-    [data] = release.build(package, Namespace(root=source, output=Path("dist"))).values()
-    assert data == zip_path.read_bytes()
+    built = release.build(package, Namespace(root=source, output=Path("dist")))
+    assert set(built) == {Path("dist") / f"{FOLDER}.zip", Path("dist") / f"{FOLDER}-public.zip"}
+    for path, data in built.items():
+        assert data == (source / path).read_bytes()
 
 
 def test_entries_are_sorted_stamped_and_under_one_folder(zip_path):
@@ -174,3 +176,46 @@ def test_a_released_version_is_never_rebuilt_with_other_contents(built_copy):
     committed(built_copy)
     result = build(built_copy, built_copy / "dist")
     assert result.returncode == 2 and f"already holds a different {VERSION}" in result.stderr
+
+
+# ---------------------------------------------------------------- the public zip, without the archived texts
+
+@pytest.fixture(scope="module")
+def public_unpacked(zip_path, tmp_path_factory) -> Path:
+    where = tmp_path_factory.mktemp("public")
+    with zipfile.ZipFile(zip_path.with_name(f"{FOLDER}-public.zip")) as archive:
+        archive.extractall(where)
+    return where / FOLDER
+
+
+def test_the_public_zip_holds_everything_but_the_archived_texts(unpacked, public_unpacked):
+    complete = {str(p.relative_to(unpacked)) for p in unpacked.rglob("*") if p.is_file()}
+    public = {str(p.relative_to(public_unpacked)) for p in public_unpacked.rglob("*") if p.is_file()}
+    texts = {p for p in complete if p.startswith("data/texts/")}
+    assert len(texts) == len(list((REPO / "data" / "texts").iterdir())) > 0
+    assert public == (complete - texts) | {"TEXTS.SHA256", "TEXTS.md"}
+    assert (public_unpacked / "datapackage.json").read_bytes() == (unpacked / "datapackage.json").read_bytes()
+
+
+def test_the_public_zip_says_how_to_verify_a_copy_of_the_texts(unpacked, public_unpacked, tmp_path):
+    """Its TEXTS.SHA256 is in sha256sum's format and names every text by the hash the
+    descriptor gives; put back, the texts make the folder a valid package again; one byte
+    changed in a text is caught."""
+    listed = dict(line.split("  ")[::-1] for line in (public_unpacked / "TEXTS.SHA256").read_text(encoding="utf-8").splitlines())
+    descriptor = json.loads((public_unpacked / "datapackage.json").read_text(encoding="utf-8"))
+    hashes = {r["path"]: r["hash"].removeprefix("sha256:") for r in descriptor["resources"] if r["path"].startswith("data/texts/")}
+    assert listed == hashes
+    note = (public_unpacked / "TEXTS.md").read_text(encoding="utf-8")
+    assert all(f"`{path}`" in note and digest in note for path, digest in listed.items()) and "sha256sum -c TEXTS.SHA256" in note
+    sums = dict(line.split("  ")[::-1] for line in (public_unpacked / "SHA256SUMS").read_text(encoding="utf-8").splitlines())
+    assert {"TEXTS.SHA256", "TEXTS.md"} <= set(sums) and not any(p.startswith("data/texts/") for p in sums)
+    restored = tmp_path / FOLDER
+    shutil.copytree(public_unpacked, restored)
+    shutil.copytree(unpacked / "data" / "texts", restored / "data" / "texts")
+    result = subprocess.run([FRICTIONLESS, "validate", "datapackage.json"], cwd=restored, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    check = subprocess.run(["sha256sum", "-c", "TEXTS.SHA256"], cwd=restored, capture_output=True, text=True)
+    assert check.returncode == 0 and check.stdout.count(": OK") == len(listed), check.stdout
+    text = restored / next(iter(listed))
+    text.write_bytes(text.read_bytes().replace(b"a", b"o", 1))
+    assert subprocess.run(["sha256sum", "-c", "TEXTS.SHA256"], cwd=restored, capture_output=True).returncode != 0
