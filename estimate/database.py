@@ -16,7 +16,7 @@ import sqlite3
 from pathlib import Path
 
 from estimate.outputs import run_writer
-from estimate.tables import Loaded
+from estimate.tables import Loaded, address, referenced
 from estimate.workbook import read_rows, table_resources, typed
 
 SQL_TYPES = {"string": "TEXT", "integer": "INTEGER", "number": "REAL", "boolean": "INTEGER", "date": "TEXT"}
@@ -77,7 +77,7 @@ def create(resource: dict) -> str:
     if schema.get("primaryKey"):
         lines.append(f"PRIMARY KEY ({', '.join(map(quoted, schema['primaryKey']))})")
     for key in schema.get("foreignKeys", []):
-        target = key["reference"]["resource"] or resource["name"]
+        target = referenced(key["reference"], resource)
         lines.append(f"FOREIGN KEY ({', '.join(map(quoted, key['fields']))}) "
                      f"REFERENCES {quoted(target)} ({', '.join(map(quoted, key['reference']['fields']))})")
     return f"CREATE TABLE {quoted(resource['name'])} (\n  " + ",\n  ".join(lines) + "\n) STRICT"
@@ -119,8 +119,8 @@ def metadata(package: Loaded, database_name: str) -> dict:
     result = {"title": descriptor["title"], "description": descriptor.get("description", ""),
               "license": licence["name"], "license_url": licence.get("path", ""),
               "source": descriptor["name"] + " v" + descriptor["version"], "databases": {database_name: {"tables": {}}}}
-    if descriptor.get("homepage"):
-        result["source_url"] = descriptor["homepage"]
+    if address(descriptor):
+        result["source_url"] = address(descriptor)
     tables = result["databases"][database_name]["tables"]
     for resource in table_resources(descriptor):
         tables[resource["name"]] = {"title": resource.get("title", resource["name"]), "description": resource.get("description", ""),

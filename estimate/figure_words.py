@@ -13,6 +13,7 @@ from functools import cache
 from datetime import date
 from pathlib import Path
 
+from estimate import tables
 from estimate.tables import Loaded
 
 TEXT = Path(__file__).with_name("figure_text.toml")
@@ -107,7 +108,7 @@ def footer(package: Loaded, claim_ids: set[str], lang: str) -> str:
     rest = len(ranked) - OUTLETS_NAMED
     printed = text["printed_in"].format(outlets=named) + (text["more_outlets"].format(n=rest) if rest > 0 else "")
     descriptor = package.descriptor
-    address = descriptor.get("homepage", "")
+    address = tables.address(descriptor)
     credit = text["credit"].format(name=descriptor["name"], version=descriptor["version"],
                                    licence=descriptor["licenses"][0]["name"]) + (f" · {address}" if address else "")
     return "\n".join([text["figures_from"].format(n=len(claim_ids), kinds=said) + " · " + printed, credit])

@@ -61,6 +61,13 @@ def environment() -> jinja2.Environment:
                               trim_blocks=False, lstrip_blocks=False)
 
 
+def labels(package: Loaded, resource: str, field: str, lang: str) -> dict[str, str]:
+    """What each code of a field is called in a language: its categories in datapackage.json."""
+    schema = next(r["schema"] for r in package.descriptor["resources"] if r["name"] == resource)
+    key = "label" if lang == "en" else f"label_{lang}"
+    return {c["value"]: c[key] for c in next(f for f in schema["fields"] if f["name"] == field)["categories"]}
+
+
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -124,6 +131,8 @@ def claim_rows(package: Loaded, lang: str) -> list[dict]:
         conflicts.setdefault(r["claim_id"], []).append(r["other_claim_id"])
         conflicts.setdefault(r["other_claim_id"], []).append(r["claim_id"])
     name, label = ("name", "label") if lang == "en" else ("name_es", "label_es")
+    quantities, scopes, kinds = (labels(package, "claims", "quantity", lang), labels(package, "claims", "time_scope", lang),
+                                 labels(package, "sources", "kind", lang))
     rows = []
     for claim in tables["claims"].rows:
         source = sources[claim["source_id"]]
@@ -132,13 +141,13 @@ def claim_rows(package: Loaded, lang: str) -> list[dict]:
         rows.append({
             "id": claim["claim_id"], "claimant_id": claim["claimant_id"], "claimant": claimants[claim["claimant_id"]][label],
             "via": w["via"].format(via=claim["via"]) if claim["via"] else "",
-            "quantity_id": claim["quantity"], "quantity": w["quantities"][claim["quantity"]],
-            "subject_id": claim["subject_id"], "subject": subjects[claim["subject_id"]][name], "scope": w["scopes"][claim["time_scope"]],
+            "quantity_id": claim["quantity"], "quantity": quantities[claim["quantity"]],
+            "subject_id": claim["subject_id"], "subject": subjects[claim["subject_id"]][name], "scope": scopes[claim["time_scope"]],
             "earliest": claim["as_of_date_earliest"], "latest": claim["as_of_date_latest"],
             "date": fw.span(date.fromisoformat(claim["as_of_date_earliest"]), date.fromisoformat(claim["as_of_date_latest"]),
                             claim["as_of_date_precision"], lang),
             "phrase": claim["phrase"], "phrase_lang": source["language"], "interval": said, "implied": implied,
-            "source_id": claim["source_id"], "kind": source["kind"], "source_kind": w[source["kind"]], "archived": archived,
+            "source_id": claim["source_id"], "kind": source["kind"], "source_kind": kinds[source["kind"]], "archived": archived,
             "source": source["outlet"] or w["archived_text"].format(id=claim["source_id"]),
             "url": source["url"], "host": urlsplit(source["url"]).hostname or "" if source["url"] else "",
             "said_kind": w["quote"] if claim["quote"] else w["paraphrase"], "said": claim["quote"] or claim["paraphrase"],
@@ -152,7 +161,7 @@ def current_estimates(package: Loaded, lang: str) -> list[dict]:
     """Each quantity's estimate on the last day its evidence reaches: nothing past the claims."""
     ends = evidence_ends(package, derived_rows(package, DERIVED / "claim_fit.csv"))
     estimates = derived_rows(package, DERIVED / "estimates.csv")
-    w = words()[lang]
+    quantities = labels(package, "claims", "quantity", lang)
     result = []
     for quantity in PANEL_QUANTITIES:
         rows = [r for r in estimates if r["subject_id"] == SUBJECT and r["quantity"] == quantity and not r["known_by"]
@@ -161,7 +170,7 @@ def current_estimates(package: Loaded, lang: str) -> list[dict]:
             continue
         r = rows[-1]
         high = "…" if r["high_is_open"] == "true" else fw.people(float(r["value_high"]), lang)
-        result.append({"quantity": w["quantities"][quantity], "date": fw.day(date.fromisoformat(r["date"]), lang),
+        result.append({"quantity": quantities[quantity], "date": fw.day(date.fromisoformat(r["date"]), lang),
                        "median": fw.people(float(r["value_central"]), lang),
                        "band": f"{fw.people(float(r['value_low']), lang)}–{high}", "origins": r["origins_used"],
                        "claimants": r["claimants_used"]})
@@ -296,15 +305,15 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
                      estimates=current_estimates(package, lang), claimant_list=claimant_list)
         filters = [
             {"name": "claimant", "label": w["filter_claimant"], "options": [(c["id"], c["name"]) for c in sorted(claimant_list, key=lambda c: c["name"])]},
-            {"name": "quantity", "label": w["filter_quantity"], "options": [(q, w["quantities"][q]) for q in w["quantities"] if any(r["quantity_id"] == q for r in rows)]},
+            {"name": "quantity", "label": w["filter_quantity"], "options": [(q, quantity) for q, quantity in labels(package, "claims", "quantity", lang).items() if any(r["quantity_id"] == q for r in rows)]},
             {"name": "subject", "label": w["filter_subject"], "options": sorted({(r["subject_id"], r["subject"]) for r in rows}, key=lambda o: (o[0] != SUBJECT, o[1]))},
-            {"name": "kind", "label": w["filter_kind"], "options": [(k, w[k]) for k in ("archived", "reference")]},
+            {"name": "kind", "label": w["filter_kind"], "options": list(labels(package, "sources", "kind", lang).items())},
         ]
         pages.render(lang, "claims.html", "claims.html", w["claims_heading"], "claims", rows=rows, filters=filters)
         for c in claimants:
             mine = [r for r in rows if r["claimant_id"] == c["claimant_id"]]
             pages.render(lang, f"claimants/{c['claimant_id']}.html", "claimant.html", c[name], rows=mine,
-                         chart=claimant_shown.get((c["claimant_id"], lang)), kind=w["claimant_kinds"][c["kind"]],
+                         chart=claimant_shown.get((c["claimant_id"], lang)), kind=labels(package, "claimants", "kind", lang)[c["kind"]],
                          country=c["country"], note=c["note"])
         source_list = []
         for s in tables["sources"].rows:
@@ -315,7 +324,8 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
             source_list.append({"id": s["source_id"], "date": published, "outlet": outlet, "title": s["title"], "lang": s["language"],
                                 "count": len(mine)})
             facts = [(w["source_outlet"], outlet, ""), (w["source_title"], s["title"], s["language"]), (w["source_published"], published, ""),
-                     (w["source_kind"], w[s["kind"]], ""), (w["source_language"], s["language"], "")]
+                     (w["source_kind"], labels(package, "sources", "kind", lang)[s["kind"]], ""),
+                     (w["source_language"], s["language"], "")]
             if s["read_date"]:
                 facts.append((w["source_read"], fw.day(date.fromisoformat(s["read_date"]), lang), ""))
             if s["note"]:

@@ -177,7 +177,7 @@ def essentials(descriptor: dict) -> list[Problem]:
                 problems.append(Problem(DESCRIPTOR, None, f"resources[{number}].schema.fields[{index}].type",
                                         f"{shown(field['type'])} is not a Table Schema type — write one of "
                                         + ", ".join(sorted(FIELD_TYPES))))
-    problems += foreign_keys(descriptor)
+    problems += foreign_keys(descriptor) + categories(descriptor)
     problems += [Problem(DESCRIPTOR, None, where, f"the text has {length:,} characters, more than a spreadsheet cell holds "
                                                   f"({CELL_LIMIT:,}) — shorten it") for where, length in long_texts(descriptor)]
     return problems
@@ -187,6 +187,67 @@ def field_names(resource) -> set:
     schema = resource.get("schema") if isinstance(resource, dict) else None
     fields = schema.get("fields") if isinstance(schema, dict) else None
     return {f.get("name") for f in fields if isinstance(f, dict)} if isinstance(fields, list) else set()
+
+
+def referenced(reference: dict, resource: dict) -> str:
+    """The resource a foreign key refers to: its own when the reference names none (Data
+    Package v2 leaves ``resource`` out of a self-reference; v1 wrote it as "")."""
+    return reference.get("resource") or resource["name"]
+
+
+def frictionless_view(descriptor: dict) -> dict:
+    """The descriptor as frictionless-py 5 validates it: every self-reference written as
+    ``"resource": ""``, the v1 form its metadata profile still requires (the package
+    itself uses the v2 form, which frictionless reads the same way once it has loaded it)."""
+    copy = json.loads(json.dumps(descriptor))
+    for resource in copy.get("resources", []):
+        for key in (resource.get("schema") or {}).get("foreignKeys", []) if isinstance(resource, dict) else []:
+            if isinstance(key, dict) and isinstance(key.get("reference"), dict):
+                key["reference"].setdefault("resource", "")
+    return copy
+
+
+def address(descriptor: dict) -> str:
+    """Where a reader finds the package: its ``id`` when that is a DOI or a URL (the slot for
+    the DOI once one is minted), else its ``homepage``, else nothing."""
+    identifier = str(descriptor.get("id", ""))
+    if identifier.startswith("10."):
+        return f"https://doi.org/{identifier}"
+    if identifier.startswith("https://"):
+        return identifier
+    return descriptor.get("homepage", "")
+
+
+def categories(descriptor: dict) -> list[Problem]:
+    """A field's ``categories`` name exactly the codes its ``enum`` allows, in the same order,
+    each with a label in English and in Spanish (``label``, ``label_es``): readers of the
+    website, the workbook and the loader see the codes by these labels."""
+    problems = []
+    for number, resource in enumerate(descriptor["resources"]):
+        schema = resource.get("schema") if isinstance(resource, dict) else None
+        fields = schema.get("fields", []) if isinstance(schema, dict) else []
+        for index, field in enumerate(fields if isinstance(fields, list) else []):
+            if not isinstance(field, dict):
+                continue
+            enum = (field.get("constraints") or {}).get("enum")
+            listed = field.get("categories")
+            where = f"resources[{number}].schema.fields[{index}].categories"
+            if enum and listed is None:
+                problems.append(Problem(DESCRIPTOR, None, where, f"field {shown(field.get('name'))} has codes (enum) but no "
+                                                                 "categories — give each code a label and label_es"))
+                continue
+            if listed is None:
+                continue
+            values = [c.get("value") if isinstance(c, dict) else None for c in listed] if isinstance(listed, list) else None
+            if values != enum:
+                problems.append(Problem(DESCRIPTOR, None, where, f"the categories' values {shown(values)} are not the codes the "
+                                                                 f"enum allows, in its order ({shown(enum)}) — list each code once"))
+                continue
+            for c in listed:
+                if not all(isinstance(c.get(k), str) and c[k].strip() for k in ("label", "label_es")):
+                    problems.append(Problem(DESCRIPTOR, None, where, f"the code {shown(c['value'])} needs a label in English "
+                                                                     "(label) and in Spanish (label_es)"))
+    return problems
 
 
 def foreign_keys(descriptor: dict) -> list[Problem]:
@@ -203,7 +264,7 @@ def foreign_keys(descriptor: dict) -> list[Problem]:
             if not isinstance(reference, dict):
                 problems.append(Problem(DESCRIPTOR, None, where, "is not a foreign key with fields and a reference — restore it from git"))
                 continue
-            target = resource if reference.get("resource", "") == "" else resources.get(reference.get("resource"))
+            target = resources.get(referenced(reference, resource))
             if target is None:
                 problems.append(Problem(DESCRIPTOR, None, f"{where}.reference.resource",
                                         f"{shown(reference.get('resource'))} is not a resource of the package — write one of: "

@@ -16,7 +16,7 @@ from frictionless import Package, Resource
 
 from estimate import integrity
 from estimate.problems import Problem, shown, sort_key
-from estimate.tables import DESCRIPTOR, Loaded, load
+from estimate.tables import DESCRIPTOR, Loaded, frictionless_view, load, referenced
 
 TYPE_HINTS = {
     "date": "write it as YYYY-MM-DD (ISO 8601), e.g. 2025-04-30",
@@ -39,7 +39,7 @@ def schema_problems(package: Loaded) -> list[Problem]:
     """Frictionless validation of the tables, with messages that say what to do."""
     # Archived texts are checked by integrity.source_rows, against sources.csv and the
     # descriptor both; frictionless would only repeat those findings less precisely.
-    descriptor = {**package.descriptor, "resources": package.table_resources()}
+    descriptor = frictionless_view({**package.descriptor, "resources": package.table_resources()})
     meta = [Problem(DESCRIPTOR, None, None, f"{error.note} — fix {DESCRIPTOR}") for error in Package.metadata_validate(descriptor)]
     if meta:
         return meta
@@ -81,7 +81,7 @@ def rephrase(resource: dict, resources: dict, error) -> Problem:
         column = error.field_names[0]
         value = error.cells[list(fields).index(column)]
         target = next(fk["reference"] for fk in resource["schema"]["foreignKeys"] if fk["fields"][0] == column)
-        target_path = resources[target["resource"] or resource["name"]]["path"]
+        target_path = resources[referenced(target, resource)]["path"]
         message = f"{shown(value)} is not a {target['fields'][0]} in {target_path} — add it there or fix the spelling"
     elif kind == "type-error":
         field = fields[column]

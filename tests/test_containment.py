@@ -141,9 +141,9 @@ def not_a_number(path: Path) -> None:
     ("claim_fit.csv", cut_to_two_columns, "conflicts", "data/derived/claim_fit.csv row 1, column used_in_fit: the required column"),
     ("claimant_bias.csv", lambda p: p.unlink(), "conflicts", "data/derived/claimant_bias.csv is missing — run 'make derived'"),
     ("estimates.csv", cut_to_two_columns, "figures", "data/derived/estimates.csv row 1, column date: the required column"),
-    ("estimates.csv", not_a_number, "figures", "data/derived/estimates.csv row 2, column value_low: 'many' is not a valid number"),
+    ("estimates.csv", not_a_number, "figures", "data/derived/estimates.csv row 2, column value_low: 'many' is not a valid integer"),
     ("estimates_as_of.csv", truncate_mid_row, "xlsx", "data/derived/estimates_as_of.csv row"),
-    ("estimates.csv", not_a_number, "xlsx", "column value_low: 'many' is not a valid number"),
+    ("estimates.csv", not_a_number, "xlsx", "column value_low: 'many' is not a valid integer"),
 ])
 def test_a_damaged_derived_table_is_refused_by_the_stage_that_reads_it(tmp_path, table, damage, command, says, capsys):
     root = copy_whole(tmp_path / "package")

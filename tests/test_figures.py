@@ -218,14 +218,21 @@ def test_the_footer_names_kinds_of_claimant_and_outlets_with_counts_and_the_data
     assert spanish.startswith(f"{len(killed)} cifras, de servicios de inteligencia (") and "medios más" in spanish
 
 
-def test_the_footer_prints_the_package_address_once_the_descriptor_gives_one():
+@pytest.mark.parametrize("slot, value", [("id", "10.5281/zenodo.0000000"), ("id", "https://doi.org/10.5281/zenodo.0000000"),
+                                         ("homepage", "https://doi.org/10.5281/zenodo.0000000")])
+def test_the_footer_prints_the_package_address_once_the_descriptor_gives_one(slot, value):
+    """The DOI goes in ``id`` once minted (bare or as a URL); a homepage serves until then."""
     killed = {m["claim_id"] for m in DRAWN if m["quantity"] == "killed"}
     assert "https://" not in fw.footer(PACKAGE, killed, "en")
-    PACKAGE.descriptor["homepage"] = "https://doi.org/10.5281/zenodo.0000000"
+    before = PACKAGE.descriptor.get(slot)
+    PACKAGE.descriptor[slot] = value
     try:
         assert fw.footer(PACKAGE, killed, "en").endswith(" · https://doi.org/10.5281/zenodo.0000000")
     finally:
-        del PACKAGE.descriptor["homepage"]
+        if before is None:
+            del PACKAGE.descriptor[slot]
+        else:
+            PACKAGE.descriptor[slot] = before
 
 
 def test_the_readme_gives_each_figure_a_title_and_alt_text_in_both_languages_and_its_data():

@@ -77,6 +77,10 @@ def foreign_key(d: dict, resource: str, field: str) -> dict:
     return next(k for k in keys if k["fields"] in (field, [field]))
 
 
+def field_of(d: dict, resource: str, name: str) -> dict:
+    return next(f for f in next(r for r in d["resources"] if r["name"] == resource)["schema"]["fields"] if f["name"] == name)
+
+
 DESCRIPTORS = {
     "no version": (edited(lambda d: d.pop("version")), "datapackage.json column version: is missing — write the released version"),
     "a version that is not SemVer": (edited(lambda d: d.update(version="1")), "column version: '1' is not a version"),
@@ -100,6 +104,12 @@ DESCRIPTORS = {
                                      ".reference.resource: 'claimant' is not a resource of the package — write one of: baselines,"),
     "a foreign key to no field": (edited(lambda d: foreign_key(d, "claims", "claimant_id")["reference"].update(fields=["claimantid"])),
                                   ".reference.fields: 'claimantid' is not a field of resource 'claimants'"),
+    "codes without categories": (edited(lambda d: field_of(d, "claims", "quantity").pop("categories")),
+                                 "field 'quantity' has codes (enum) but no categories — give each code a label and label_es"),
+    "categories that miss a code": (edited(lambda d: field_of(d, "claims", "quantity")["categories"].pop()),
+                                    "are not the codes the enum allows, in its order"),
+    "a code without its Spanish label": (edited(lambda d: field_of(d, "claims", "time_scope")["categories"][0].pop("label_es")),
+                                         "the code 'cumulative' needs a label in English (label) and in Spanish (label_es)"),
     "a foreign key from no field": (edited(lambda d: foreign_key(d, "claims", "claimant_id").update(fields=["claimant"])),
                                     ".fields: 'claimant' is not a field of resource 'claims'"),
 }

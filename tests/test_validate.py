@@ -322,3 +322,39 @@ def test_every_archived_text_is_hashed_in_the_descriptor():
     assert sorted(texts) == sorted(str(p.relative_to(REPO)) for p in (REPO / "data/texts").iterdir())
     for rel, recorded in texts.items():
         assert recorded == "sha256:" + hashlib.sha256((REPO / rel).read_bytes()).hexdigest()
+
+
+TABLE_SCHEMA = "https://datapackage.org/profiles/2.0/tableschema.json"
+
+
+def test_the_descriptor_is_in_data_package_v2_form():
+    """Each table schema names its profile; a self-reference leaves out ``resource``; codes
+    carry categories with labels in both languages (validation checks those); counts of
+    people the fit and the baselines round are integers."""
+    descriptor = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
+    tables = [r for r in descriptor["resources"] if "schema" in r]
+    assert tables and all(r["schema"]["$schema"] == TABLE_SCHEMA for r in tables)
+    references = [(r["name"], k["reference"]) for r in tables for k in r["schema"].get("foreignKeys", [])]
+    assert all(ref.get("resource") != "" for _, ref in references)
+    assert {name for name, ref in references if "resource" not in ref} == {"claims"}
+    assert sum("categories" in f for r in tables for f in r["schema"]["fields"]) >= 20
+    for name in ("estimates", "estimates_as_of", "baselines"):
+        fields = {f["name"]: f["type"] for f in next(r for r in tables if r["name"] == name)["schema"]["fields"]}
+        assert fields["value_low"] == fields["value_central"] == fields["value_high"] == "integer"
+
+
+@pytest.mark.parametrize("form", ["v2: no resource", "v1: resource \"\""])
+def test_a_self_reference_holds_in_either_form(package, form):
+    """A claim's origin must be a claim of the same table, whichever way the key is written."""
+    path = package / "datapackage.json"
+    descriptor = json.loads(path.read_text(encoding="utf-8"))
+    claims = next(r for r in descriptor["resources"] if r["name"] == "claims")
+    key = next(k for k in claims["schema"]["foreignKeys"] if k["fields"] == ["origin_id"])
+    if form.startswith("v1"):
+        key["reference"]["resource"] = ""
+    path.write_text(json.dumps(descriptor, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert validate_package(package) == []
+    row = set_cell(package, "claims", "c006", "origin_id", "c999")
+    problems = validate_package(package)
+    assert any(p.file == "data/claims.csv" and p.row == row and p.column == "origin_id" and "not a claim_id" in p.message
+               for p in problems), problems
