@@ -20,7 +20,10 @@ VENV_STAMP := $(VENV)/.installed
 # Inputs every derived table depends on, and the code shared by every command: editing
 # any of them rebuilds exactly the tables that depend on it.
 INPUTS := datapackage.json $(wildcard data/*.csv) $(wildcard data/texts/*.txt)
-CORE := $(addprefix estimate/,__init__.py __main__.py cli.py problems.py tables.py numbers.py integrity.py validate.py outputs.py)
+# CORE is what every command and benchmark imports; CLI what a command adds. Each target lists
+# the rest of the code its command imports or reads, as tests/test_wiring.py derives it.
+CORE := $(addprefix estimate/,__init__.py problems.py tables.py numbers.py integrity.py validate.py outputs.py stamps.py)
+CLI := estimate/__main__.py estimate/cli.py
 DERIVED := data/derived
 RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
@@ -63,7 +66,7 @@ $(VENV_STAMP): requirements.txt
 
 figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
 # One run draws every figure (a grouped target); it needs the fit and the claims' intervals.
-$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_words.py estimate/figure_text.toml
+$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_words.py estimate/figure_text.toml
 	$(call run,figures,$(FIGURES))
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
@@ -72,24 +75,24 @@ validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, number
 derived: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) ## Build every derived table and the workbook in data/derived/
 
 ranges: $(RANGES) ## Each claim's wording as an interval (data/derived/ranges.csv)
-$(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py
+$(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/ranges.py
 	$(call run,ranges,$(RANGES))
 
 fit: $(FIT) ## Fit the model: estimates, claimant biases, per-claim diagnostics (data/derived/)
 # One run writes all five files (a grouped target, GNU make >= 4.3).
-$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml
+$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml
 	$(call run,fit,$(FIT))
 
 conflicts: $(CONFLICTS) ## Literal and model conflicts between claims (data/derived/conflicts.csv)
-$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/fit.py estimate/conflicts.py
+$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml estimate/conflicts.py
 	$(call run,conflicts,$(CONFLICTS))
 
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
-$(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py
+$(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/ranges.py estimate/evidence.py estimate/baselines.py
 	$(call run,baselines,$(BASELINES))
 
 xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook (data/derived/*.xlsx)
-$(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
+$(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
 	$(call run,xlsx,$(XLSX))
 
 release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>-<version>.zip with SHA256SUMS (same bytes every time)
@@ -120,13 +123,13 @@ check: $(VENV_STAMP) ## What CI runs: validate, the tests, those that refit the 
 	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
 bench: benchmarks/results.md benchmarks/scale.md benchmarks/speed.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (hours; not in make test)
-benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/simulate.py benchmarks/run.py
+benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml estimate/simulate.py benchmarks/run.py
 	$(PY) benchmarks/run.py
 
-benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml benchmarks/speed.py
+benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml benchmarks/speed.py
 	$(PY) benchmarks/speed.py
 
-benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py benchmarks/scale.py
+benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml benchmarks/scale.py
 	$(PY) benchmarks/scale.py
 
 requirements: ## Re-pin requirements.txt from requirements.in in a scratch environment

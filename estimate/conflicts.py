@@ -12,7 +12,7 @@ import math
 from itertools import permutations
 
 from estimate.evidence import Figure, figures
-from estimate.fit import FLAG_OUTLIER, FLAG_TAIL
+from estimate.fit import load_config
 from estimate.outputs import DERIVED, derived_rows, run_writer, table
 from estimate.tables import Loaded
 
@@ -118,8 +118,11 @@ def literal_conflicts(evidence: list[Figure]) -> list[list]:
 
 # ---------------------------------------------------------------- model conflicts
 
-def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[dict], claimants: dict) -> list[list]:
-    """Claims the fit finds unlikely, and claimants whose figures sit apart from the others'."""
+def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[dict], claimants: dict,
+                    config: dict) -> list[list]:
+    """Claims the fit finds unlikely ([flags] in estimate/model.toml), and claimants whose
+    figures of a class of quantities ([bias_class]) sit apart from the others'."""
+    flags, classes = config["flags"], config["bias_class"]
     by_id = {f.claim_id: f for f in evidence}
     rows = []
     for diag in claim_fit:
@@ -128,7 +131,7 @@ def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[
             continue
         # The leave-one-out tail: a claim judged by the other claims, not by a fit it is part of.
         outlier, tail = float(diag["outlier_probability"]), float(diag["loo_tail_probability"])
-        if outlier < FLAG_OUTLIER and tail >= FLAG_TAIL:
+        if outlier < flags["outlier"] and tail >= flags["tail"]:
             continue
         central = float(diag["fitted_central"])
         low, high = figure.count.low, figure.count.high
@@ -152,21 +155,17 @@ def model_conflicts(evidence: list[Figure], claim_fit: list[dict], biases: list[
                 f"at about {central:.2f} times their level (90% interval {low:.2f}–{high:.2f}), from {bias['claims_used']} claim(s). "
                 "Only relative biases can be estimated: this says the claimant differs from the others, not which of them is right.")
         for figure in claims:
-            if claimed_class(figure, bias["quantity_class"]):
+            if classes.get(figure.quantity) == bias["quantity_class"]:
                 rows.append([f"claimant_bias/{figure.claim_id}", "claimant_bias", figure.claim_id, None, figure.subject_id, figure.quantity, None,
                              round(max(central, 1 / central), 2), "model", None, None, None, text])
     return sorted(rows)
-
-
-def claimed_class(figure: Figure, quantity_class: str) -> bool:
-    return (figure.quantity == "deployed") == (quantity_class == "deployed")
 
 
 def build(package: Loaded, args):
     evidence = figures(package)
     claimants = package.tables["claimants"].by_key("claimant_id")
     rows = literal_conflicts(evidence) + model_conflicts(evidence, derived_rows(package, CLAIM_FIT),
-                                                          derived_rows(package, CLAIMANT_BIAS), claimants)
+                                                          derived_rows(package, CLAIMANT_BIAS), claimants, load_config())
     return {OUTPUT: table(COLUMNS, rows)}
 
 

@@ -7,8 +7,14 @@ figures in persons (a share becomes its implied count, for display and baselines
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from estimate.numbers import number_words
 from estimate.ranges import MAIN, Interval, claim_ranges
 from estimate.tables import Loaded
+
+
+def middle(earliest: date, latest: date) -> date:
+    """The day halfway through a span of days (the earlier of two middle days)."""
+    return earliest + timedelta(days=(latest - earliest).days // 2)
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,11 @@ class Figure:
     @property
     def middle(self) -> date:
         """The as-of date used to order figures: the middle of its interval."""
-        return self.earliest + timedelta(days=(self.latest - self.earliest).days // 2)
+        return middle(self.earliest, self.latest)
 
     @property
     def when(self) -> str:
         return date_words(self.earliest, self.latest, self.precision)
-
-
-def number_words(x: float) -> str:
-    return f"{x:,.0f}" if x == round(x) else f"{x:,}"
 
 
 def date_words(earliest: date, latest: date, precision: str) -> str:

@@ -27,16 +27,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from estimate import laplace, model, sampler, tolerances
+from estimate.evidence import middle
 from estimate.outputs import DERIVED, UsageError, run_writer, table
 from estimate.ranges import MAIN, claim_ranges
 from estimate.tables import Loaded
 
 CONFIG = Path(__file__).with_name("model.toml")
 LEVELS = (0.05, 0.5, 0.95)
-# A claim is flagged by the model when its outlier probability reaches FLAG_OUTLIER or,
-# fitted without it, the other claims leave less than FLAG_TAIL probability on its side.
-FLAG_OUTLIER = 0.5
-FLAG_TAIL = 0.05
 SENSITIVITY = [(lexicon, bias) for lexicon in ("narrow", "wide") for bias in ("neutral", "directional")]
 
 ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_central", "value_high", "high_is_open",
@@ -105,10 +102,6 @@ def landing(kind: str, low: float, high: float) -> tuple[float, float]:
         return on_log_scale(kind, low, high)
     half = 0.05 if kind == "share" else 0.5
     return on_log_scale(kind, max(low - half, 0.0), low + half)
-
-
-def middle(earliest: date, latest: date) -> date:
-    return earliest + timedelta(days=(latest - earliest).days // 2)
 
 
 def window_days(claim: dict) -> int:
@@ -727,7 +720,7 @@ def fitted_draws(fit: Fit, o: Observation) -> np.ndarray:
     return counts
 
 
-def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Columns:
+def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut], flag_tail: float) -> Columns:
     design = fit.design
     p = predictive(fit)
     index = {o.claim_id: i for i, o in enumerate(fit.obs)}
@@ -757,7 +750,7 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut]) -> Colum
             tail_unbiased, unbiased_draws = side(p.above_unbiased[:, i], p.below_unbiased[:, i])
             row_errors |= {"bias_factor": float(quantile_errors(factors)[1, 0]),
                            "tail_probability_without_bias": mean_error(fit.shape, unbiased_draws)}
-            explains = bool(tail_unbiased < FLAG_TAIL <= tail)
+            explains = bool(tail_unbiased < flag_tail <= tail)
             tail_unbiased = round(tail_unbiased, 3)
         result.add([cid, claim["origin_id"], True, "", *(round(float(v), digits) for v in fitted), claim["unit"],
                     round(float(p.outlier[:, i].mean()), 3), round(tail, 3), tail_unbiased, factor, explains,
@@ -936,7 +929,7 @@ def fitted(package: Loaded, config: dict | None = None) -> Fitted:
     tables = {DERIVED / "estimates.csv": (ESTIMATE_COLUMNS, estimate_rows(runs.main, runs.sensitivity, config, None)),
               DERIVED / "estimates_as_of.csv": (ESTIMATE_COLUMNS, as_of),
               DERIVED / "claimant_bias.csv": (BIAS_COLUMNS, bias_rows(runs.main, names)),
-              DERIVED / "claim_fit.csv": (CLAIM_COLUMNS, claim_rows(package, runs.main, runs.left_out))}
+              DERIVED / "claim_fit.csv": (CLAIM_COLUMNS, claim_rows(package, runs.main, runs.left_out, config["flags"]["tail"]))}
     outputs = {path: table(header, columns.rows) for path, (header, columns) in tables.items()}
     held = {path: rule for path, rule in tolerances.rules().items() if Path(path) in tables}
     count = sum(tolerances.compared(rule, outputs[Path(path)]) for path, rule in held.items())

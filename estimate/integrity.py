@@ -1,4 +1,4 @@
-"""Integrity rules beyond types and keys (DESIGN §2), each a generator of Problems.
+"""Integrity rules beyond types and keys, each a generator of Problems.
 
 Frictionless checks types, required cells, enums, keys and references; these checks
 assume nothing about cells it rejects: a cell that does not parse is skipped here.
@@ -11,7 +11,7 @@ import unicodedata
 from datetime import date
 from itertools import chain
 
-from estimate.numbers import TOKEN, UnreadableNumber, numerals_from_rows, read_numbers, word_key
+from estimate.numbers import TOKEN, UnreadableNumber, number_words, numerals_from_rows, read_numbers, word_key
 from estimate.problems import Problem, shown
 from estimate.tables import CELL_LIMIT, DESCRIPTOR, Loaded, Row
 
@@ -63,10 +63,6 @@ def number(row: Row, column: str) -> float | None:
         return float(row[column])
     except ValueError:
         return None
-
-
-def show(value: float) -> str:
-    return f"{value:,.0f}" if value == int(value) else f"{value:,}"
 
 
 def wordings(hedge: Row) -> list[str]:
@@ -171,7 +167,7 @@ def hedge_rules(package: Loaded):
                 yield Problem(table.path, row.number, parameter, f"has no effect under rule '{rule}' — leave it empty")
         low, high = number(row, "vague_low"), number(row, "vague_high")
         if low is not None and high is not None and low > high:
-            yield Problem(table.path, row.number, "vague_low", f"{show(low)} is above vague_high {show(high)} — swap them")
+            yield Problem(table.path, row.number, "vague_low", f"{number_words(low)} is above vague_high {number_words(high)} — swap them")
         if rule in RULES_WITHOUT_WORDING and row["phrases_es"]:
             yield Problem(table.path, row.number, "phrases_es", f"a '{rule}' number has no hedge wording — leave it empty")
         if rule not in RULES_WITHOUT_WORDING and not row["phrases_es"]:
@@ -212,7 +208,7 @@ def sensitivity_rules(package: Loaded):
         low = number(row, "vague_low") if row["vague_low"] else number(hedge, "vague_low")
         high = number(row, "vague_high") if row["vague_high"] else number(hedge, "vague_high")
         if low is not None and high is not None and low > high:
-            yield Problem(table.path, row.number, "vague_low", f"{show(low)} is above the vague_high {show(high)} of this lexicon — correct one")
+            yield Problem(table.path, row.number, "vague_low", f"{number_words(low)} is above the vague_high {number_words(high)} of this lexicon — correct one")
 
 
 # ---------------------------------------------------------------- dates
@@ -488,7 +484,7 @@ def stated_numbers(path: str, row: Row, rule: str, numerals):
             if (number(row, column) or 0) > 100:
                 yield Problem(path, row.number, column, f"{row[column]} is above 100 for a percent — correct the number or the unit")
     if low is not None and high is not None and low > high:
-        yield Problem(path, row.number, "stated_low", f"{show(low)} is above stated_high {show(high)} — swap them")
+        yield Problem(path, row.number, "stated_low", f"{number_words(low)} is above stated_high {number_words(high)} — swap them")
     try:
         said = read_numbers(row["phrase"], numerals)
     except UnreadableNumber as error:
@@ -499,11 +495,11 @@ def stated_numbers(path: str, row: Row, rule: str, numerals):
         return
     if said != stated:
         column = expected[0] if expected else "phrase"
-        says = " and ".join(show(n) for n in said) or "no number"
-        wrote = " and ".join(show(n) for n in stated) or "no number"
+        says = " and ".join(number_words(n) for n in said) or "no number"
+        wrote = " and ".join(number_words(n) for n in stated) or "no number"
         # A wrong value in data/numerals.csv shows here first: name the words it read.
         words = [w for w in (m.group(2) for m in TOKEN.finditer(word_key(row["phrase"]))) if w in numerals]
-        read = "".join(f", reading '{w}' as {show(numerals[w].value)} by data/numerals.csv" for w in words)
+        read = "".join(f", reading '{w}' as {number_words(numerals[w].value)} by data/numerals.csv" for w in words)
         yield Problem(path, row.number, column,
                       f"is {wrote}, but the phrase '{row['phrase']}' says {says}{read} — make them agree"
                       + (" (or correct the numeral)" if words else ""))

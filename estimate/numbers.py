@@ -67,3 +67,8 @@ def read_numbers(phrase: str, numerals: dict[str, Numeral]) -> list[float]:
         else:
             after_number = False
     return numbers
+
+
+def number_words(x: float) -> str:
+    """A number as messages and sentences print it: 2,000 or 2.5."""
+    return f"{x:,.0f}" if x == round(x) else f"{x:,}"

@@ -1,7 +1,7 @@
 """``python -m estimate ranges``: each claim's wording as an interval (data/derived/ranges.csv).
 
-The interval says what the claimant asserted, not the truth (DESIGN §3): bias and noise
-come in the fit. Every wording and factor comes from data/hedges.csv; the narrow and wide
+The interval says what the claimant asserted, not the truth: bias and noise come in the
+fit. Every wording and factor comes from data/hedges.csv; the narrow and wide
 lexicons of data/hedges_sensitivity.csv override its parameters for sensitivity runs.
 """
 

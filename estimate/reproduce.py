@@ -166,7 +166,7 @@ def reproduce(root: Path, seed: int | None = None) -> list[Difference]:
         rebuilt = fit.fitted(package, config)
         for path, rule in tolerances.rules().items():
             differences += compare_fitted(rule, committed_bytes(root, path), rebuilt.outputs[Path(path)], rebuilt.tolerances[path],
-                                          fit.FLAG_TAIL, seed)
+                                          config["flags"]["tail"], seed)
     return differences
 
 

@@ -20,13 +20,15 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from estimate.evidence import Figure
-from estimate.fit import Observation, date_points, landing, middle, on_log_scale
+from estimate.evidence import Figure, middle
+from estimate.fit import Observation, date_points, landing, load_config, on_log_scale
 from estimate.ranges import Hedge, Interval, interval
 
 START = date(2024, 10, 1)
 SUBJECT = "dprk_forces"
 CASUALTIES = ("killed", "wounded")
+# Each simulated claimant's bias is per class of quantity, as the model estimates it.
+BIAS_CLASS = load_config()["bias_class"]
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kin
             earliest = earliest.replace(day=1)
             latest = (earliest + timedelta(days=32)).replace(day=1) - timedelta(days=1)
         claim_id = f"c{i:05d}"
-        bias_key = (claimant, "deployed" if quantity == "deployed" else "losses") if attributed else None
+        bias_key = (claimant, BIAS_CLASS[quantity]) if attributed else None
         relation = "adversary" if attributed else "unknown"
         t = truth(scenario, [day])
         kind, components, window, count = "count", ((quantity,) if quantity != "casualties" else CASUALTIES), None, None

@@ -32,7 +32,7 @@ def release_zip(tmp_path_factory):
     out = source / "dist"  # commands write only inside the package folder
     subprocess.run([sys.executable, "-m", "estimate", "release", "--root", str(source), "--output", str(out)], cwd=REPO, check=True,
                    capture_output=True)
-    [path] = out.glob("*.zip")
+    [path] = [p for p in out.glob("*.zip") if not p.stem.endswith("-public")]
     return path
 
 

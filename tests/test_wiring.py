@@ -1,5 +1,6 @@
 """Every command the README names and every Makefile target exists and runs (dry-run where slow)."""
 
+import ast
 import contextlib
 import os
 import signal
@@ -8,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +112,87 @@ def test_an_interrupted_run_leaves_every_committed_output_in_place(tmp_path):
     err = (tmp_path / "make.err").read_text(encoding="utf-8")
     assert make.returncode != 0 and "Deleting file" not in err, err
     assert {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())} == before
+
+
+# ---------------------------------------------------------------- prerequisites derived from the imports
+
+PACKAGE_CODE = REPO / "estimate"
+# A module names a file it reads beside it by a literal such as "model.toml" (Path(__file__).with_name(...)).
+READ_BESIDE = re.compile(r'"([A-Za-z_]+\.(?:toml|html|css|js))"')
+
+
+def estimate_imports(path: Path) -> set[str]:
+    """The estimate modules a file imports, wherever in it (imports inside functions too)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module == "estimate":
+            found |= {a.name for a in node.names if (PACKAGE_CODE / f"{a.name}.py").is_file()}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("estimate."):
+            found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("estimate.")}
+    return found
+
+
+def code_needed(start: Path) -> set[str]:
+    """Every file of estimate/ a script or module runs or reads: its imports, theirs, and
+    the files they read beside them (configuration, words, templates)."""
+    modules, todo = set(), list(estimate_imports(start)) + ([start.stem] if start.parent == PACKAGE_CODE else [])
+    while todo:
+        module = todo.pop()
+        if module not in modules:
+            modules.add(module)
+            todo += estimate_imports(PACKAGE_CODE / f"{module}.py")
+    needed = {f"estimate/{m}.py" for m in modules}
+    for module in modules:
+        for name in READ_BESIDE.findall((PACKAGE_CODE / f"{module}.py").read_text(encoding="utf-8")):
+            needed |= {str(p.relative_to(REPO)) for p in (PACKAGE_CODE / name, PACKAGE_CODE / "web" / name) if p.is_file()}
+    return needed
+
+
+def file_rules() -> dict[str, tuple[set[str], str]]:
+    """Each file target of the Makefile with its prerequisites, as make expands them, and
+    its recipe (make's own database: no parsing of variables by hand)."""
+    database = subprocess.run(["make", "-pqn"], cwd=REPO, capture_output=True, text=True).stdout
+    rules = {}
+    for block in re.split(r"\n\n", database):
+        head = re.match(r"^([a-z][\w./-]*\.(?:csv|json|xlsx|md|png|svg)): ?(.*)$", block, re.MULTILINE)
+        recipe = re.search(r"^\t(.+)$", block, re.MULTILINE)
+        if head and recipe:
+            rules[head.group(1)] = (set(head.group(2).split()), recipe.group(1))
+    return rules
+
+
+def test_each_target_lists_exactly_the_code_its_command_runs():
+    """For every file the Makefile builds, the estimate/ files among its prerequisites are
+    exactly those its command imports or reads, so that editing any of them rebuilds it,
+    and nothing else does."""
+    rules = file_rules()
+    assert {"data/derived/ranges.csv", "data/derived/estimates.csv", "figures/README.md", "benchmarks/results.md"} <= set(rules)
+    checked = 0
+    for target, (prerequisites, recipe) in sorted(rules.items()):
+        command = re.search(r"\$\(call run,([a-z-]+),", recipe) or re.search(r"-m estimate ([a-z-]+)", recipe)
+        script = re.search(r"\$\(PY\) (benchmarks/\S+\.py)", recipe)
+        if command:
+            module = COMMANDS[command.group(1)][0].split(":")[0]
+            # The command line runs through the package's entry points before the module itself.
+            needed = code_needed(PACKAGE_CODE / f"{module}.py") | code_needed(PACKAGE_CODE / "__main__.py") \
+                | {"estimate/__init__.py", "estimate/__main__.py"}
+        elif script:
+            needed = code_needed(REPO / script.group(1)) | {"estimate/__init__.py", script.group(1)}
+        else:
+            continue
+        listed = {p for p in prerequisites if p.startswith("estimate/") or p == (script.group(1) if script else None)}
+        assert needed - listed == set(), f"{target}: add {sorted(needed - listed)} to its prerequisites in the Makefile"
+        assert listed - needed == set(), f"{target}: {sorted(listed - needed)} are prerequisites its command never uses"
+        checked += 1
+    assert checked >= 7
+
+
+def test_nothing_refers_to_a_document_outside_the_repository():
+    """The design notes the project started from are not in the repository: code,
+    configuration and README explain themselves."""
+    outside = re.compile("DESIGN" + r"(\.md| ?§)")
+    files = [p for p in (REPO / "estimate").rglob("*") if p.suffix in (".py", ".toml", ".html")]
+    files += [REPO / "README.md", REPO / "Makefile", *(REPO / "benchmarks").glob("*.py")]
+    assert [str(p.relative_to(REPO)) for p in files if outside.search(p.read_text(encoding="utf-8"))] == []

@@ -42,7 +42,7 @@
   }
 
   form.addEventListener("change", function () { apply(); remember(); });
-  form.addEventListener("reset", function () { setTimeout(function () { apply(); remember(); }, 0); });
+  document.getElementById("show-all").addEventListener("click", function () { form.reset(); apply(); remember(); });
   restore();
   apply();
 }());
