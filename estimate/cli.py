@@ -91,6 +91,10 @@ OPTIONS = {
         (("--note",), dict(help="interpretation a reader should know")),
         (("--append",), dict(action="store_true", help="add the row to the package (after validating the result) instead of only printing it")),
     ],
+    "validate": [
+        (("--json",), dict(action="store_true", help="print the problems as JSON records (file, row, column, code, message) "
+                                                      "on standard output, for machines")),
+    ],
     "bump": [
         (("version",), dict(metavar="X.Y.Z", help="the new version (see README, Versions: major, minor or patch)")),
         (("--date",), dict(metavar="DATE", type=iso_date, help="the release date (YYYY-MM-DD; default: today)")),

@@ -241,7 +241,7 @@ def located(problem, show: Path, new_row: int, options: dict[str, str]) -> str:
     if problem.file != show.as_posix() or problem.row != new_row:
         return str(problem)
     if problem.column in options:
-        return str(Problem(options[problem.column], None, None, problem.message))
+        return str(Problem(options[problem.column], None, None, problem.message, code=problem.code))
     return str(problem).replace(f" row {new_row},", " (the new row),", 1)
 
 

@@ -87,7 +87,7 @@ def formula_cells(package: Loaded):
                 if value and value[0] in FORMULA_STARTS:
                     yield Problem(table.path, row.number, column,
                                   f"the cell starts with {FORMULA_STARTS[value[0]]}, which a spreadsheet runs as a formula — "
-                                  "rephrase it so it starts with a letter, digit or quotation mark")
+                                  "rephrase it so it starts with a letter, digit or quotation mark", code="cell-formula")
 
 
 # A number cell as the codebook asks for it: ASCII digits, '.' for decimals, an optional
@@ -104,7 +104,7 @@ def plain_numbers(package: Loaded):
                 if row[column] and not PLAIN_NUMBER.fullmatch(row[column]):
                     yield Problem(table.path, row.number, column, f"{shown(row[column])} is not a plain number — write digits with "
                                                                   "'.' as the decimal mark, e.g. 11000 or 0.85 (no exponent, "
-                                                                  "spaces, infinity or other digits)")
+                                                                  "spaces, infinity or other digits)", code="number-not-plain")
 
 
 def cell_lengths(package: Loaded):
@@ -113,7 +113,7 @@ def cell_lengths(package: Loaded):
             for column, value in row.cells.items():
                 if len(value) > CELL_LIMIT:
                     yield Problem(table.path, row.number, column, f"holds {len(value):,} characters, more than a spreadsheet cell can "
-                                                                  f"({CELL_LIMIT:,}) — shorten it")
+                                                                  f"({CELL_LIMIT:,}) — shorten it", code="cell-too-long")
 
 
 # Characters a reader never sees: control characters (a spreadsheet shows NUL as _x0000_
@@ -130,7 +130,7 @@ def invisible_characters(package: Loaded):
                 if found:
                     yield Problem(table.path, row.number, column, f"holds the invisible character U+{ord(found.group()):04X} at "
                                                                   f"character {found.start() + 1:,} — delete it: a reader cannot "
-                                                                  "see it, and spreadsheets show it as a code or reorder the text")
+                                                                  "see it, and spreadsheets show it as a code or reorder the text", code="cell-invisible-character")
 
 
 def unique_keys(package: Loaded):
@@ -146,7 +146,7 @@ def unique_keys(package: Loaded):
                 if values in seen:
                     yield Problem(table.path, row.number, key[-1],
                                   f"repeats row {seen[values]} in all of {', '.join(key)} — one row per figure: "
-                                  "merge the two rows or correct one of them")
+                                  "merge the two rows or correct one of them", code="row-repeated")
                 seen.setdefault(values, row.number)
 
 
@@ -162,20 +162,20 @@ def hedge_rules(package: Loaded):
         needed = RULE_PARAMETERS[rule]
         for parameter in PARAMETERS:
             if parameter in needed and not row[parameter]:
-                yield Problem(table.path, row.number, parameter, f"is empty, but rule '{rule}' needs it — fill it in")
+                yield Problem(table.path, row.number, parameter, f"is empty, but rule '{rule}' needs it — fill it in", code="hedge-parameter-missing")
             if parameter not in needed and row[parameter]:
-                yield Problem(table.path, row.number, parameter, f"has no effect under rule '{rule}' — leave it empty")
+                yield Problem(table.path, row.number, parameter, f"has no effect under rule '{rule}' — leave it empty", code="hedge-parameter-not-allowed")
         low, high = number(row, "vague_low"), number(row, "vague_high")
         if low is not None and high is not None and low > high:
-            yield Problem(table.path, row.number, "vague_low", f"{number_words(low)} is above vague_high {number_words(high)} — swap them")
+            yield Problem(table.path, row.number, "vague_low", f"{number_words(low)} is above vague_high {number_words(high)} — swap them", code="vague-range-reversed")
         if rule in RULES_WITHOUT_WORDING and row["phrases_es"]:
-            yield Problem(table.path, row.number, "phrases_es", f"a '{rule}' number has no hedge wording — leave it empty")
+            yield Problem(table.path, row.number, "phrases_es", f"a '{rule}' number has no hedge wording — leave it empty", code="hedge-wording-not-allowed")
         if rule not in RULES_WITHOUT_WORDING and not row["phrases_es"]:
-            yield Problem(table.path, row.number, "phrases_es", f"is empty, but rule '{rule}' is recognised by its wording — list the Spanish wordings")
+            yield Problem(table.path, row.number, "phrases_es", f"is empty, but rule '{rule}' is recognised by its wording — list the Spanish wordings", code="hedge-wording-missing")
         for wording in wordings(row):
             if wording in owner and owner[wording] != row["hedge_id"]:
                 yield Problem(table.path, row.number, "phrases_es",
-                              f"'{wording}' is already a wording of hedge '{owner[wording]}' — one wording, one hedge")
+                              f"'{wording}' is already a wording of hedge '{owner[wording]}' — one wording, one hedge", code="hedge-wording-repeated")
             owner.setdefault(wording, row["hedge_id"])
     yield from sensitivity_rules(package)
 
@@ -189,7 +189,7 @@ def numeral_words(package: Loaded):
         key = word_key(row["word"])
         if key in first:
             yield Problem(table.path, row.number, "word", f"{shown(row['word'])} is the word of row {first[key]}: phrases are "
-                                                          "read without regard to case — keep one of the two rows")
+                                                          "read without regard to case — keep one of the two rows", code="word-repeated")
         first.setdefault(key, row.number)
 
 
@@ -204,11 +204,11 @@ def sensitivity_rules(package: Loaded):
         for parameter in PARAMETERS:
             if row[parameter] and parameter not in RULE_PARAMETERS[hedge["rule"]]:
                 yield Problem(table.path, row.number, parameter,
-                              f"hedge '{row['hedge_id']}' follows rule '{hedge['rule']}', which does not use {parameter} — leave it empty")
+                              f"hedge '{row['hedge_id']}' follows rule '{hedge['rule']}', which does not use {parameter} — leave it empty", code="hedge-parameter-not-allowed")
         low = number(row, "vague_low") if row["vague_low"] else number(hedge, "vague_low")
         high = number(row, "vague_high") if row["vague_high"] else number(hedge, "vague_high")
         if low is not None and high is not None and low > high:
-            yield Problem(table.path, row.number, "vague_low", f"{number_words(low)} is above the vague_high {number_words(high)} of this lexicon — correct one")
+            yield Problem(table.path, row.number, "vague_low", f"{number_words(low)} is above the vague_high {number_words(high)} of this lexicon — correct one", code="vague-range-reversed")
 
 
 # ---------------------------------------------------------------- dates
@@ -231,13 +231,13 @@ def date_span(path: str, row: Row, prefix: str):
         return
     if earliest > latest:
         yield Problem(path, row.number, prefix + "_latest",
-                      f"{latest} is before {prefix}_earliest {earliest} — swap them or correct one")
+                      f"{latest} is before {prefix}_earliest {earliest} — swap them or correct one", code="date-span-reversed")
         return
     precision = precision_of(earliest, latest)
     if row[prefix + "_precision"] and row[prefix + "_precision"] != precision:
         yield Problem(path, row.number, prefix + "_precision",
                       f"says '{row[prefix + '_precision']}' but {earliest} to {latest} is a {precision} — "
-                      f"set it to '{precision}' or correct the dates")
+                      f"set it to '{precision}' or correct the dates", code="date-precision-mismatch")
 
 
 # ---------------------------------------------------------------- sources
@@ -269,7 +269,7 @@ def source_rows(package: Loaded):
         latest = day(row, "published_date_latest")
         if latest and latest > date.today():
             yield Problem(table.path, row.number, "published_date_latest",
-                          f"{latest} is after today — a source cannot have been published in the future; correct the date")
+                          f"{latest} is after today — a source cannot have been published in the future; correct the date", code="published-in-future")
         if row["kind"] == "archived":
             yield from (kind_columns(table.path, row) if row["source_id"] in borrowed
                         else archived_source(package, table.path, row, resources))
@@ -289,11 +289,11 @@ def kind_columns(path: str, row: Row):
     for column in rules["required"]:
         if not row[column]:
             yield Problem(path, row.number, column, f"is empty, but a source of kind '{row['kind']}' needs it — fill it in, "
-                                                    "or correct the kind")
+                                                    "or correct the kind", code="source-field-missing")
     for column in rules["empty"]:
         if row[column]:
             yield Problem(path, row.number, column, f"is for the other kind of source, not '{row['kind']}' — empty it, "
-                                                    "or correct the kind")
+                                                    "or correct the kind", code="source-field-not-allowed")
 
 
 def reference_source(path: str, row: Row):
@@ -301,17 +301,17 @@ def reference_source(path: str, row: Row):
     yield from kind_columns(path, row)
     if bool(row["title"]) != bool(row["title_kind"]):
         yield Problem(path, row.number, "title_kind", "is 'headline' exactly when a reference source has a title — set it "
-                                                      "to headline, or empty both")
+                                                      "to headline, or empty both", code="title-kind-mismatch")
     elif row["title_kind"] == "first_sentence":
         yield Problem(path, row.number, "title_kind", "cannot be 'first_sentence' for a reference source, whose text is not "
-                                                      "in the package — give the headline as printed (headline), or none")
+                                                      "in the package — give the headline as printed (headline), or none", code="title-kind-mismatch")
     read, published = day(row, "read_date"), day(row, "published_date_latest")
     if read and read > date.today():
-        yield Problem(path, row.number, "read_date", f"{read} is after today — give the date you read the page")
+        yield Problem(path, row.number, "read_date", f"{read} is after today — give the date you read the page", code="read-date-in-future")
     if read and published and published > read:
         yield Problem(path, row.number, "published_date_latest",
                       f"{published} is after the page was read ({read}) — a page cannot be read before it was published; "
-                      "correct one of the dates")
+                      "correct one of the dates", code="published-after-read")
 
 
 def archived_source(package: Loaded, path: str, row: Row, resources: dict):
@@ -322,26 +322,26 @@ def archived_source(package: Loaded, path: str, row: Row, resources: dict):
         return
     text_file = package.root / rel
     if not text_file.is_file():
-        yield Problem(path, row.number, "text_path", f"{rel} does not exist — archive the source text there, byte for byte")
+        yield Problem(path, row.number, "text_path", f"{rel} does not exist — archive the source text there, byte for byte", code="text-missing")
         return
     data = text_file.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != row["text_sha256"]:
         yield Problem(path, row.number, "text_sha256",
                       f"{rel} has SHA-256 {digest[:12]}…, not the recorded {row['text_sha256'][:12]}… — archived texts are never edited: "
-                      f"restore it (git checkout -- {rel}); if the archive itself was wrong, archive the new text under a new source id")
+                      f"restore it (git checkout -- {rel}); if the archive itself was wrong, archive the new text under a new source id", code="text-hash-mismatch")
     resource = resources.get(rel)
     if resource is None:
         yield Problem(path, row.number, "text_path",
-                      f"{rel} is not a resource in {DESCRIPTOR} — add it there with its hash and rights statement")
+                      f"{rel} is not a resource in {DESCRIPTOR} — add it there with its hash and rights statement", code="text-not-a-resource")
     elif resource.get("hash") != "sha256:" + row["text_sha256"]:
         yield Problem(path, row.number, "text_sha256",
-                      f"differs from the hash of {rel} in {DESCRIPTOR} — make them the same")
+                      f"differs from the hash of {rel} in {DESCRIPTOR} — make them the same", code="text-hash-disagrees-with-descriptor")
     text = source_text(package, row)
     if text is None:
-        yield Problem(path, row.number, "text_path", f"{rel} is not UTF-8 text — archive it as UTF-8")
+        yield Problem(path, row.number, "text_path", f"{rel} is not UTF-8 text — archive it as UTF-8", code="text-not-utf8")
     elif row["title"] and row["title"] not in text:
-        yield Problem(path, row.number, "title", f"does not occur in {rel} — copy the headline or first sentence verbatim")
+        yield Problem(path, row.number, "title", f"does not occur in {rel} — copy the headline or first sentence verbatim", code="title-not-in-text")
 
 
 def source_text(package: Loaded, source: Row) -> str | None:
@@ -385,7 +385,7 @@ def claim_rows(package: Loaded):
         claimant = claimants.get(row["claimant_id"])
         if claimant is not None and (claimant["kind"] == "unattributed") != (row["attribution"] == "none"):
             yield Problem(table.path, row.number, "attribution",
-                          "is 'none' exactly when the claimant is unattributed — set attribution to match the claimant")
+                          "is 'none' exactly when the claimant is unattributed — set attribution to match the claimant", code="attribution-mismatch")
 
 
 def quote_and_phrase(path: str, row: Row, text: str | None, source: Row | None):
@@ -396,24 +396,24 @@ def quote_and_phrase(path: str, row: Row, text: str | None, source: Row | None):
     if source["kind"] == "reference":
         if row["quote"]:
             yield Problem(path, row.number, "quote", f"must be empty: {source['source_id']} is a reference source, whose text is "
-                                                     "not in the package — say what was claimed in your own words in paraphrase")
+                                                     "not in the package — say what was claimed in your own words in paraphrase", code="quote-not-allowed")
         if not row["paraphrase"]:
             yield Problem(path, row.number, "paraphrase", f"is empty, but {source['source_id']} is a reference source — say in "
-                                                          "your own words what was claimed, by whom and about what period")
+                                                          "your own words what was claimed, by whom and about what period", code="paraphrase-missing")
         return
     if not row["quote"]:
         yield Problem(path, row.number, "quote", f"is empty, but {source['source_id']} is archived — copy the sentence that "
-                                                 "holds the phrase verbatim from its text")
+                                                 "holds the phrase verbatim from its text", code="quote-missing")
         return
     if text is not None and row["quote"] not in text:
         yield Problem(path, row.number, "quote",
                       f"does not occur in {source['text_path']} — copy the sentence verbatim from the archived text "
-                      "(same accents, quotation marks and spaces)")
+                      "(same accents, quotation marks and spaces)", code="quote-not-in-text")
     if row["phrase"] not in row["quote"]:
-        yield Problem(path, row.number, "phrase", f"'{row['phrase']}' does not occur in the quote — copy the phrase verbatim from it")
+        yield Problem(path, row.number, "phrase", f"'{row['phrase']}' does not occur in the quote — copy the phrase verbatim from it", code="phrase-not-in-quote")
     elif whole(row["phrase"], row["quote"]) is None:
         yield Problem(path, row.number, "phrase", f"'{row['phrase']}' occurs in the quote only as part of a longer word or number — "
-                                                  "copy the whole figure as printed")
+                                                  "copy the whole figure as printed", code="phrase-inside-longer-word")
 
 
 def whole(phrase: str, quote: str) -> re.Match | None:
@@ -442,7 +442,7 @@ def unknown_words(path: str, row: Row, known: list[str]):
         yield Problem(path, row.number, "phrase",
                       f"'{row['phrase']}' holds '{left[0]}', which is not a number, a hedge's wording or a word in "
                       "data/phrase_words.csv — if it changes what the figure says, add it to a hedge's wording in "
-                      "data/hedges.csv; if it does not, add it to data/phrase_words.csv with the reason")
+                      "data/hedges.csv; if it does not, add it to data/phrase_words.csv with the reason", code="phrase-unknown-word")
 
 
 def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
@@ -451,13 +451,13 @@ def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
     if own and not any(contains_wording(phrase, w) for w in own):
         yield Problem(path, row.number, "hedge_id",
                       f"hedge '{hedge['hedge_id']}' is worded {' / '.join(own)}, and the phrase '{phrase}' uses none of these — "
-                      "choose the hedge that matches the wording, or add this wording to data/hedges.csv")
+                      "choose the hedge that matches the wording, or add this wording to data/hedges.csv", code="hedge-wording-absent")
     if not own:
         for other in hedges.values():
             found = next((w for w in wordings(other) if contains_wording(phrase, w)), None)
             if found:
                 yield Problem(path, row.number, "hedge_id",
-                              f"the phrase '{phrase}' contains '{found}', the wording of hedge '{other['hedge_id']}' — use that hedge")
+                              f"the phrase '{phrase}' contains '{found}', the wording of hedge '{other['hedge_id']}' — use that hedge", code="hedge-wording-of-another")
                 return
         place = whole(phrase, row["quote"])
         before = unicodedata.normalize("NFC", row["quote"][: place.start()] if place else "").lower().rstrip()
@@ -465,7 +465,7 @@ def hedge_wording(path: str, row: Row, hedge: Row, hedges: dict[str, Row]):
             found = next((w for w in wordings(other) if re.search(r"(?<!\w)" + re.escape(w) + r"$", before)), None)
             if found:
                 yield Problem(path, row.number, "phrase", f"the quote says '{found} {phrase}', but the phrase leaves out '{found}' — "
-                                                          f"include the hedge wording in the phrase and use hedge '{other['hedge_id']}'")
+                                                          f"include the hedge wording in the phrase and use hedge '{other['hedge_id']}'", code="phrase-leaves-out-hedge")
                 return
 
 
@@ -474,21 +474,21 @@ def stated_numbers(path: str, row: Row, rule: str, numerals):
     expected = {"range": ("stated_low", "stated_high"), "vague": ()}.get(rule, ("stated_value",))
     for column in ("stated_value", "stated_low", "stated_high"):
         if column in expected and not row[column]:
-            yield Problem(path, row.number, column, f"is empty, but a '{rule}' phrase states it — fill it in")
+            yield Problem(path, row.number, column, f"is empty, but a '{rule}' phrase states it — fill it in", code="stated-number-missing")
         if column not in expected and row[column]:
             yield Problem(path, row.number, column, f"must be empty for a '{rule}' phrase — " +
-                          ("put a single number in stated_value" if rule != "range" else "use stated_low and stated_high"))
+                          ("put a single number in stated_value" if rule != "range" else "use stated_low and stated_high"), code="stated-number-not-allowed")
     low, high = number(row, "stated_low"), number(row, "stated_high")
     if row["unit"] == "percent":
         for column in ("stated_value", "stated_low", "stated_high"):
             if (number(row, column) or 0) > 100:
-                yield Problem(path, row.number, column, f"{row[column]} is above 100 for a percent — correct the number or the unit")
+                yield Problem(path, row.number, column, f"{row[column]} is above 100 for a percent — correct the number or the unit", code="percent-above-100")
     if low is not None and high is not None and low > high:
-        yield Problem(path, row.number, "stated_low", f"{number_words(low)} is above stated_high {number_words(high)} — swap them")
+        yield Problem(path, row.number, "stated_low", f"{number_words(low)} is above stated_high {number_words(high)} — swap them", code="stated-range-reversed")
     try:
         said = read_numbers(row["phrase"], numerals)
     except UnreadableNumber as error:
-        yield Problem(path, row.number, "phrase", f"cannot be read: {error} — write the number as printed, e.g. '11,000' or '2,5'")
+        yield Problem(path, row.number, "phrase", f"cannot be read: {error} — write the number as printed, e.g. '11,000' or '2,5'", code="phrase-unreadable")
         return
     stated = [number(row, c) for c in expected]
     if None in stated or len(stated) != len(expected):
@@ -502,7 +502,7 @@ def stated_numbers(path: str, row: Row, rule: str, numerals):
         read = "".join(f", reading '{w}' as {number_words(numerals[w].value)} by data/numerals.csv" for w in words)
         yield Problem(path, row.number, column,
                       f"is {wrote}, but the phrase '{row['phrase']}' says {says}{read} — make them agree"
-                      + (" (or correct the numeral)" if words else ""))
+                      + (" (or correct the numeral)" if words else ""), code="stated-value-disagrees")
 
 
 def as_of_vs_publication(path: str, row: Row, source: Row):
@@ -510,7 +510,7 @@ def as_of_vs_publication(path: str, row: Row, source: Row):
     if as_of_latest and published_latest and as_of_latest > published_latest:
         yield Problem(path, row.number, "as_of_date_latest",
                       f"{as_of_latest} is after source {source['source_id']} was published (by {published_latest}) — "
-                      "a figure cannot be dated after it was printed; correct the date")
+                      "a figure cannot be dated after it was printed; correct the date", code="as-of-after-publication")
     basis = row["as_of_date_basis"]
     if basis == "publication":
         as_of = (day(row, "as_of_date_earliest"), as_of_latest)
@@ -518,9 +518,9 @@ def as_of_vs_publication(path: str, row: Row, source: Row):
         if None not in as_of and None not in published and as_of != published:
             yield Problem(path, row.number, "as_of_date_basis",
                           f"is 'publication', but the as-of dates differ from the publication dates of {source['source_id']} "
-                          f"({source['published_date_earliest']} to {source['published_date_latest']}) — copy those, or say 'stated' or 'inferred'")
+                          f"({source['published_date_earliest']} to {source['published_date_latest']}) — copy those, or say 'stated' or 'inferred'", code="as-of-basis-mismatch")
     elif basis in ("stated", "inferred") and not row["as_of_date_evidence"]:
-        yield Problem(path, row.number, "as_of_date_evidence", f"is empty, but the as-of date is {basis} — quote the words that date the figure")
+        yield Problem(path, row.number, "as_of_date_evidence", f"is empty, but the as-of date is {basis} — quote the words that date the figure", code="as-of-evidence-missing")
 
 
 def window(path: str, row: Row):
@@ -528,43 +528,43 @@ def window(path: str, row: Row):
     if row["time_scope"] != "increment":
         for column in ("window_start_date_earliest", "window_start_date_latest"):
             if row[column]:
-                yield Problem(path, row.number, column, f"only increments have a window; this claim is '{row['time_scope']}' — leave it empty")
+                yield Problem(path, row.number, column, f"only increments have a window; this claim is '{row['time_scope']}' — leave it empty", code="window-not-allowed")
         return
     if bool(earliest) != bool(latest):
         missing = "window_start_date_latest" if earliest else "window_start_date_earliest"
-        yield Problem(path, row.number, missing, "fill in both window start dates, or neither when the text does not say since when")
+        yield Problem(path, row.number, missing, "fill in both window start dates, or neither when the text does not say since when", code="window-half-given")
         return
     yield from date_span_pair(path, row, "window_start_date_earliest", "window_start_date_latest")
     start, as_of = day(row, "window_start_date_latest"), day(row, "as_of_date_latest")
     if start and as_of and start > as_of:
-        yield Problem(path, row.number, "window_start_date_latest", f"{start} is after the as-of date {as_of} — a window ends at its as-of date")
+        yield Problem(path, row.number, "window_start_date_latest", f"{start} is after the as-of date {as_of} — a window ends at its as-of date", code="window-after-as-of")
 
 
 def date_span_pair(path: str, row: Row, first: str, second: str):
     earliest, latest = day(row, first), day(row, second)
     if earliest and latest and earliest > latest:
-        yield Problem(path, row.number, second, f"{latest} is before {first} {earliest} — swap them or correct one")
+        yield Problem(path, row.number, second, f"{latest} is before {first} {earliest} — swap them or correct one", code="window-reversed")
 
 
 def definitions(path: str, row: Row, claims: dict[str, Row]):
     """Casualty definitions and share bases appear exactly where they mean something."""
     if row["quantity"] == "casualties" and not row["casualty_definition"]:
-        yield Problem(path, row.number, "casualty_definition", "is empty for a casualties figure — say what the text counts as casualties, or 'unspecified'")
+        yield Problem(path, row.number, "casualty_definition", "is empty for a casualties figure — say what the text counts as casualties, or 'unspecified'", code="casualty-definition-missing")
     if row["quantity"] != "casualties" and row["casualty_definition"]:
-        yield Problem(path, row.number, "casualty_definition", f"only casualties figures have one; this is '{row['quantity']}' — leave it empty")
+        yield Problem(path, row.number, "casualty_definition", f"only casualties figures have one; this is '{row['quantity']}' — leave it empty", code="casualty-definition-not-allowed")
     base_id = row["base_claim_id"]
     if row["unit"] == "percent" and not base_id:
-        yield Problem(path, row.number, "base_claim_id", "is empty, but a percent figure needs the claim that gives the count it is a share of")
+        yield Problem(path, row.number, "base_claim_id", "is empty, but a percent figure needs the claim that gives the count it is a share of", code="base-claim-missing")
     if row["unit"] != "percent" and base_id:
-        yield Problem(path, row.number, "base_claim_id", f"only percent figures have a base; this one is in {row['unit']} — leave it empty")
+        yield Problem(path, row.number, "base_claim_id", f"only percent figures have a base; this one is in {row['unit']} — leave it empty", code="base-claim-not-allowed")
     base = claims.get(base_id)
     if base_id and base is not None:
         if (base["unit"], base["quantity"], base["subject_id"]) != ("persons", "deployed", row["subject_id"]):
             yield Problem(path, row.number, "base_claim_id",
-                          f"{base_id} is not a deployment count in persons of {row['subject_id']} — point to the figure the share is of")
+                          f"{base_id} is not a deployment count in persons of {row['subject_id']} — point to the figure the share is of", code="base-claim-not-a-deployment")
         elif base["time_scope"] == "planned":
             yield Problem(path, row.number, "base_claim_id",
-                          f"{base_id} is a planned deployment — a share of the force is of troops sent, not planned: point to a count of them")
+                          f"{base_id} is a planned deployment — a share of the force is of troops sent, not planned: point to a count of them", code="base-claim-planned")
 
 
 def later_base(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):
@@ -577,7 +577,7 @@ def later_base(path: str, row: Row, claims: dict[str, Row], sources: dict[str, R
         if printed and base_printed and base_printed > printed:
             yield Problem(path, row.number, "base_claim_id",
                           f"{base['claim_id']} was published ({base_printed}) after this claim's source ({printed}) — point to a "
-                          "count published by then")
+                          "count published by then", code="base-claim-later")
 
 
 def relay(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):
@@ -588,40 +588,40 @@ def relay(path: str, row: Row, claims: dict[str, Row], sources: dict[str, Row]):
         return
     if origin["origin_id"] != origin_id:
         yield Problem(path, row.number, "origin_id",
-                      f"{origin_id} is itself a relay of {origin['origin_id']} — point to the first report, {origin['origin_id']}")
+                      f"{origin_id} is itself a relay of {origin['origin_id']} — point to the first report, {origin['origin_id']}", code="origin-is-a-relay")
         return
     for column in RELAY_AGREES_ON:
         if row[column] != origin[column]:
             yield Problem(path, row.number, "origin_id",
                           f"relays {origin_id} but its {column} is '{row[column]}', not '{origin[column]}' — a relay repeats the same figure; "
-                          f"if this is a new assertion, make it its own origin ({row['claim_id']})")
+                          f"if this is a new assertion, make it its own origin ({row['claim_id']})", code="relay-differs-from-origin")
             return
     mine, theirs = sources.get(row["source_id"]), sources.get(origin["source_id"])
     if mine and theirs:
         first, this = day(theirs, "published_date_earliest"), day(mine, "published_date_latest")
         if first and this and first > this:
             yield Problem(path, row.number, "origin_id",
-                          f"{origin_id} was printed after this claim's source — the origin is the first report: make this row the origin instead")
+                          f"{origin_id} was printed after this claim's source — the origin is the first report: make this row the origin instead", code="origin-printed-later")
 
 
 def status(path: str, row: Row, claims: dict[str, Row]):
     """A withdrawn claim says why and, when replaced, by what; an active claim leans only on active ones."""
     state, replacement = row["status"], row["superseded_by"]
     if state == "superseded" and not replacement:
-        yield Problem(path, row.number, "superseded_by", "is empty for a superseded claim — name the claim_id that replaces it")
+        yield Problem(path, row.number, "superseded_by", "is empty for a superseded claim — name the claim_id that replaces it", code="replacement-missing")
     if state != "superseded" and replacement:
         yield Problem(path, row.number, "superseded_by",
-                      f"only a superseded claim names a replacement; this one is '{state}' — leave it empty or set status to superseded")
+                      f"only a superseded claim names a replacement; this one is '{state}' — leave it empty or set status to superseded", code="replacement-not-allowed")
     if replacement == row["claim_id"]:
-        yield Problem(path, row.number, "superseded_by", "names the claim itself — name the new claim that replaces it")
+        yield Problem(path, row.number, "superseded_by", "names the claim itself — name the new claim that replaces it", code="replacement-is-self")
     elif state == "superseded" and replacement in claims and claims[replacement]["status"] != "active":
         yield Problem(path, row.number, "superseded_by",
-                      f"{replacement} is itself {claims[replacement]['status']} — name the active claim that replaces this one")
+                      f"{replacement} is itself {claims[replacement]['status']} — name the active claim that replaces this one", code="replacement-withdrawn")
     if state in ("superseded", "retracted") and not row["status_reason"].strip():
         yield Problem(path, row.number, "status_reason",
-                      f"is empty for a {state} claim — say what was wrong and in which version the status changed")
+                      f"is empty for a {state} claim — say what was wrong and in which version the status changed", code="status-reason-missing")
     if state == "active" and row["status_reason"]:
-        yield Problem(path, row.number, "status_reason", "is only for a superseded or retracted claim — leave it empty, or put the remark in note")
+        yield Problem(path, row.number, "status_reason", "is only for a superseded or retracted claim — leave it empty, or put the remark in note", code="status-reason-not-allowed")
     if state != "active":
         return
     for column in ("origin_id", "base_claim_id"):
@@ -629,4 +629,4 @@ def status(path: str, row: Row, claims: dict[str, Row]):
         if other is not None and other["claim_id"] != row["claim_id"] and other["status"] != "active":
             yield Problem(path, row.number, column,
                           f"points to {other['claim_id']}, which is {other['status']} — point to the claim that replaces it, "
-                          "or withdraw this claim too")
+                          "or withdraw this claim too", code="points-to-withdrawn-claim")

@@ -9,12 +9,16 @@ class Problem:
 
     ``row`` counts like a spreadsheet: the header is row 1, the first record row 2.
     ``row`` and ``column`` are None when the problem concerns a whole file or column.
+    ``code`` names the kind of problem and never changes when the message is reworded
+    (frictionless's error type for what frictionless finds): tests and machines
+    (``validate --json``) match on it; README, "Validation", lists them.
     """
 
     file: str
     row: int | None
     column: str | None
     message: str
+    code: str
 
     def __str__(self) -> str:
         where = self.file
@@ -24,7 +28,7 @@ class Problem:
             where += "," if self.row is not None else ""
             where += f" column {self.column}"
         # One problem, one line, whatever a damaged file put into a value.
-        return f"{where}: {self.message}".replace("\r", "\\r").replace("\n", "\\n")
+        return f"{where}: {self.message} [{self.code}]".replace("\r", "\\r").replace("\n", "\\n")
 
 
 def shown(value, limit: int = 60) -> str:

@@ -86,7 +86,7 @@ def load(root: Path) -> tuple[Loaded | None, list[Problem]]:
 def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
     path = root / DESCRIPTOR
     if not path.is_file():
-        return None, [Problem(DESCRIPTOR, None, None, f"is missing from {root} — run the command from the package folder")]
+        return None, [Problem(DESCRIPTOR, None, None, f"is missing from {root} — run the command from the package folder", code="descriptor-missing")]
     repeated = []
 
     def unique_keys(pairs: list) -> dict:
@@ -96,22 +96,22 @@ def read_descriptor(root: Path) -> tuple[dict | None, list[Problem]]:
     try:
         descriptor = json.loads(path.read_text(encoding="utf-8"), object_pairs_hook=unique_keys)
     except UnicodeDecodeError:
-        return None, [Problem(DESCRIPTOR, None, None, "is not UTF-8 — save it as UTF-8")]
+        return None, [Problem(DESCRIPTOR, None, None, "is not UTF-8 — save it as UTF-8", code="descriptor-not-utf8")]
     except json.JSONDecodeError as error:
         return None, [Problem(DESCRIPTOR, None, None,
-                              f"is not valid JSON ({error.msg} at line {error.lineno}, character {error.colno}) — fix the syntax there")]
+                              f"is not valid JSON ({error.msg} at line {error.lineno}, character {error.colno}) — fix the syntax there", code="descriptor-not-json")]
     except RecursionError:
-        return None, [Problem(DESCRIPTOR, None, None, "is nested too deeply to be a data package descriptor — restore it from git")]
+        return None, [Problem(DESCRIPTOR, None, None, "is nested too deeply to be a data package descriptor — restore it from git", code="descriptor-too-deep")]
     if repeated:
         # JSON readers disagree on which of two equal keys wins: frictionless and a spreadsheet
         # tool could each read another version or licence.
-        return None, [Problem(DESCRIPTOR, None, key, "the key appears twice in one object — keep one") for key in repeated]
+        return None, [Problem(DESCRIPTOR, None, key, "the key appears twice in one object — keep one", code="descriptor-key-repeated") for key in repeated]
     if not isinstance(descriptor, dict) or not isinstance(descriptor.get("resources"), list):
-        return None, [Problem(DESCRIPTOR, None, None, "has no list of resources — restore it from git")]
+        return None, [Problem(DESCRIPTOR, None, None, "has no list of resources — restore it from git", code="descriptor-no-resources")]
     problems = containment(root, descriptor) + essentials(descriptor)
     names = {r.get("name") for r in descriptor["resources"] if isinstance(r, dict)}
     problems += [Problem(DESCRIPTOR, None, "resources", f"has no resource '{name}' — every command needs data/{name}.csv: "
-                                                        "restore it from git") for name in TABLES if name not in names]
+                                                        "restore it from git", code="resource-missing") for name in TABLES if name not in names]
     return (None, problems) if problems else (descriptor, [])
 
 
@@ -158,11 +158,11 @@ def essentials(descriptor: dict) -> list[Problem]:
     if not (isinstance(version, str) and VERSION.fullmatch(version)):
         what = "is missing" if version is None else f"{shown(version)} is not a version such as 0.2.0"
         problems.append(Problem(DESCRIPTOR, None, "version", f"{what} — write the released version, three numbers such as "
-                                                             "0.2.0 ('make bump' writes it everywhere)"))
+                                                             "0.2.0 ('make bump' writes it everywhere)", code="version-invalid"))
     licences = descriptor.get("licenses")
     if not (isinstance(licences, list) and licences and all(isinstance(x, dict) and isinstance(x.get("name"), str) for x in licences)):
         problems.append(Problem(DESCRIPTOR, None, "licenses", "a list of licences, each with a name (CC-BY-4.0), is required — "
-                                                              "restore it from git"))
+                                                              "restore it from git", code="licences-missing"))
     for number, resource in enumerate(descriptor["resources"]):
         if not isinstance(resource, dict):
             continue
@@ -170,16 +170,16 @@ def essentials(descriptor: dict) -> list[Problem]:
         if isinstance(name, str) and not RESOURCE_NAME.fullmatch(name):
             problems.append(Problem(DESCRIPTOR, None, f"resources[{number}].name",
                                     f"{shown(name)} is not a resource name: up to 31 lower-case letters, digits, '_' and '-' — "
-                                    "it names a sheet of the workbook"))
+                                    "it names a sheet of the workbook", code="resource-name-invalid"))
         fields = resource.get("schema", {}).get("fields", []) if isinstance(resource.get("schema"), dict) else []
         for index, field in enumerate(fields if isinstance(fields, list) else []):
             if isinstance(field, dict) and isinstance(field.get("type"), str) and field["type"] not in FIELD_TYPES:
                 problems.append(Problem(DESCRIPTOR, None, f"resources[{number}].schema.fields[{index}].type",
                                         f"{shown(field['type'])} is not a Table Schema type — write one of "
-                                        + ", ".join(sorted(FIELD_TYPES))))
+                                        + ", ".join(sorted(FIELD_TYPES)), code="field-type-unknown"))
     problems += foreign_keys(descriptor) + categories(descriptor)
     problems += [Problem(DESCRIPTOR, None, where, f"the text has {length:,} characters, more than a spreadsheet cell holds "
-                                                  f"({CELL_LIMIT:,}) — shorten it") for where, length in long_texts(descriptor)]
+                                                  f"({CELL_LIMIT:,}) — shorten it", code="descriptor-text-too-long") for where, length in long_texts(descriptor)]
     return problems
 
 
@@ -234,19 +234,19 @@ def categories(descriptor: dict) -> list[Problem]:
             where = f"resources[{number}].schema.fields[{index}].categories"
             if enum and listed is None:
                 problems.append(Problem(DESCRIPTOR, None, where, f"field {shown(field.get('name'))} has codes (enum) but no "
-                                                                 "categories — give each code a label and label_es"))
+                                                                 "categories — give each code a label and label_es", code="categories-missing"))
                 continue
             if listed is None:
                 continue
             values = [c.get("value") if isinstance(c, dict) else None for c in listed] if isinstance(listed, list) else None
             if values != enum:
                 problems.append(Problem(DESCRIPTOR, None, where, f"the categories' values {shown(values)} are not the codes the "
-                                                                 f"enum allows, in its order ({shown(enum)}) — list each code once"))
+                                                                 f"enum allows, in its order ({shown(enum)}) — list each code once", code="categories-disagree-with-enum"))
                 continue
             for c in listed:
                 if not all(isinstance(c.get(k), str) and c[k].strip() for k in ("label", "label_es")):
                     problems.append(Problem(DESCRIPTOR, None, where, f"the code {shown(c['value'])} needs a label in English "
-                                                                     "(label) and in Spanish (label_es)"))
+                                                                     "(label) and in Spanish (label_es)", code="categories-label-missing"))
     return problems
 
 
@@ -262,13 +262,13 @@ def foreign_keys(descriptor: dict) -> list[Problem]:
             where = f"resources[{number}].schema.foreignKeys[{index}]"
             reference = key.get("reference") if isinstance(key, dict) else None
             if not isinstance(reference, dict):
-                problems.append(Problem(DESCRIPTOR, None, where, "is not a foreign key with fields and a reference — restore it from git"))
+                problems.append(Problem(DESCRIPTOR, None, where, "is not a foreign key with fields and a reference — restore it from git", code="foreign-key-invalid"))
                 continue
             target = resources.get(referenced(reference, resource))
             if target is None:
                 problems.append(Problem(DESCRIPTOR, None, f"{where}.reference.resource",
                                         f"{shown(reference.get('resource'))} is not a resource of the package — write one of: "
-                                        + ", ".join(sorted(str(n) for n, r in resources.items() if field_names(r)))))
+                                        + ", ".join(sorted(str(n) for n, r in resources.items() if field_names(r))), code="foreign-key-no-resource"))
                 continue
             for side, owner, names in (("fields", resource, key.get("fields")), ("reference.fields", target, reference.get("fields"))):
                 names = [names] if isinstance(names, str) else names
@@ -276,7 +276,7 @@ def foreign_keys(descriptor: dict) -> list[Problem]:
                 if missing:
                     problems.append(Problem(DESCRIPTOR, None, f"{where}.{side}",
                                             f"{shown(missing[0])} is not a field of resource {shown(owner.get('name'))} — "
-                                            "correct the spelling"))
+                                            "correct the spelling", code="foreign-key-no-field"))
     return problems
 
 
@@ -302,38 +302,38 @@ def containment(root: Path, descriptor: dict) -> list[Problem]:
     name = descriptor.get("name")
     if not (isinstance(name, str) and NAME.fullmatch(name) and ".." not in name):
         problems.append(Problem(DESCRIPTOR, None, "name", f"{shown(name)} is not a package name: lower-case letters, digits, "
-                                                          "'.', '-' and '_' only — it names the workbook and the release zip"))
+                                                          "'.', '-' and '_' only — it names the workbook and the release zip", code="package-name-invalid"))
     if descriptor.get("$schema", PROFILE) != PROFILE:
         problems.append(Problem(DESCRIPTOR, None, "$schema", f"{shown(descriptor['$schema'])} is not the Data Package 2.0 profile — "
-                                                             f"write {PROFILE}; no other is fetched"))
+                                                             f"write {PROFILE}; no other is fetched", code="profile-not-v2"))
     for number, resource in enumerate(descriptor["resources"]):
         label = f"resources[{number}]"  # as a JSON path: counted from 0
         if not isinstance(resource, dict) or not isinstance(resource.get("name"), str) or not isinstance(resource.get("path"), str):
-            problems.append(Problem(DESCRIPTOR, None, label, "is not a resource with a name and a path — restore it from git"))
+            problems.append(Problem(DESCRIPTOR, None, label, "is not a resource with a name and a path — restore it from git", code="resource-invalid"))
             continue
         rel = resource["path"]
         # A folder in place of a table (rel/x inside the package exactly when the folder is).
         if within(root, rel) is None and within(root, rel.rstrip("/") + "/x") is not None and (root / rel).is_dir():
             problems.append(Problem(DESCRIPTOR, None, f"{label}.path", f"{shown(rel)} is a folder, not a file — name the "
-                                                                        "table's file, or restore it if a folder took its place"))
+                                                                        "table's file, or restore it if a folder took its place", code="resource-path-folder"))
         elif within(root, rel) is None:
             problems.append(Problem(DESCRIPTOR, None, f"{label}.path", f"{shown(rel)} is not a file inside the package folder — "
                                                                         "give a relative path such as data/claims.csv, with no '..', "
-                                                                        "URL or link that leaves the folder"))
+                                                                        "URL or link that leaves the folder", code="resource-path-outside"))
         if isinstance(resource.get("dialect"), dict) and resource["dialect"] != DIALECT:
             problems.append(Problem(DESCRIPTOR, None, f"{label}.dialect", f"is not this package's CSV dialect — write "
                                                                          f"{json.dumps(DIALECT)}: another (comment rows, "
-                                                                         "skipped rows, other separators) would hide rows from validation"))
+                                                                         "skipped rows, other separators) would hide rows from validation", code="dialect-not-allowed"))
         if resource.get("type") == "table" and isinstance(resource.get("schema", {}), dict) and not (
                 isinstance(resource.get("schema"), dict) and isinstance(resource["schema"].get("fields"), list)
                 and all(isinstance(f, dict) and isinstance(f.get("name"), str) and isinstance(f.get("type"), str)
                         for f in resource["schema"]["fields"])):
             problems.append(Problem(DESCRIPTOR, None, f"{label}.schema", "a table needs a schema with its list of fields, each with "
-                                                                        "a name and a type — restore it from git"))
+                                                                        "a name and a type — restore it from git", code="schema-missing"))
         for key in ("schema", "dialect"):
             if key in resource and not isinstance(resource[key], dict):
                 problems.append(Problem(DESCRIPTOR, None, f"{label}.{key}", f"{shown(resource[key])} is not written out — give the "
-                                                                           f"{key} itself in {DESCRIPTOR}; nothing is fetched"))
+                                                                           f"{key} itself in {DESCRIPTOR}; nothing is fetched", code="resource-not-inline"))
     return problems
 
 
@@ -343,13 +343,13 @@ def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]
     names = [f["name"] for f in resource["schema"]["fields"]]
     path = root / rel
     if not path.is_file():
-        return None, [Problem(rel, None, None, f"is missing — restore it (git checkout -- {rel}) or remove its resource from {DESCRIPTOR}")]
+        return None, [Problem(rel, None, None, f"is missing — restore it (git checkout -- {rel}) or remove its resource from {DESCRIPTOR}", code="table-missing")]
     data = path.read_bytes()
     if not data.strip():
-        return None, [Problem(rel, None, None, "is empty — it needs at least its header row: " + ",".join(names))]
+        return None, [Problem(rel, None, None, "is empty — it needs at least its header row: " + ",".join(names), code="table-empty")]
     if data.startswith(BOM):
         return None, [Problem(rel, 1, names[0], "the file starts with a UTF-8 byte-order mark (BOM), as Excel's 'CSV UTF-8' adds — "
-                              "save it as UTF-8 without BOM (LibreOffice: Text CSV, UTF-8) or remove the first three bytes")]
+                              "save it as UTF-8 without BOM (LibreOffice: Text CSV, UTF-8) or remove the first three bytes", code="csv-byte-order-mark")]
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -357,33 +357,33 @@ def read_table(root: Path, resource: dict) -> tuple[Table | None, list[Problem]]
         byte = data[error.start]
         return None, [Problem(rel, row, column,
                               f"byte 0x{byte:02x} is not UTF-8; the file was probably saved as Latin-1 or Windows-1252 — "
-                              f"re-save it as UTF-8 (e.g. iconv -f windows-1252 -t utf-8)")]
+                              f"re-save it as UTF-8 (e.g. iconv -f windows-1252 -t utf-8)", code="csv-not-utf8")]
     if "\r\n" in text:
         row, _ = locate(text[: text.index("\r\n")], names)
         return None, [Problem(rel, row, names[-1], "the line ends with CR LF (Windows line endings); this package's CSVs use LF only — "
-                              "re-save with Unix (LF) line endings or run: sed -i 's/\\r$//' " + rel)]
+                              "re-save with Unix (LF) line endings or run: sed -i 's/\\r$//' " + rel, code="csv-crlf")]
     if "\r" in text:
         row, _ = locate(text[: text.index("\r")], names)
         return None, [Problem(rel, row, names[-1], "the line ends with a bare CR (old Mac line endings, or a pasted character); this "
-                              "package's CSVs use LF only — re-save with Unix (LF) line endings")]
+                              "package's CSVs use LF only — re-save with Unix (LF) line endings", code="csv-bare-cr")]
     # A cell may be as long as the file (a note's length has its own rule, with its row);
     # the csv module's default limit would refuse the whole file without saying where.
     csv.field_size_limit(max(len(text), 131072))
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
-        return None, [Problem(rel, None, None, f"cannot be read as CSV ({error}) — check the quoting")]
+        return None, [Problem(rel, None, None, f"cannot be read as CSV ({error}) — check the quoting", code="csv-unreadable")]
     header_problems = check_header(rel, records[0], names)
     if header_problems:
         return None, header_problems
     # Caught here, one problem per row: frictionless would report every extra cell with a
     # copy of the whole row, which takes minutes for a row of 10,000 stray commas.
     extra = [Problem(rel, number, None, f"the row has {len(record) - len(names):,} more cell(s) than the header has columns — "
-                                        "remove them, or quote a value that contains a comma")
+                                        "remove them, or quote a value that contains a comma", code="extra-cell")
              for number, record in enumerate(records[1:], start=2) if len(record) > len(names)]
     # A blank line would be a row whose every key is empty, which every empty reference
     # in the table would then point to: one problem, not one per reference.
-    extra += [Problem(rel, number, None, "the row is blank — delete it")
+    extra += [Problem(rel, number, None, "the row is blank — delete it", code="blank-row")
               for number, record in enumerate(records[1:], start=2) if not any(cell.strip() for cell in record)]
     if extra:
         return None, extra
@@ -395,23 +395,23 @@ def check_header(rel: str, header: list[str], names: list[str]) -> list[Problem]
     problems = []
     for name in names:
         if name not in header:
-            problems.append(Problem(rel, 1, name, f"the required column '{name}' is missing — add it (see its description in {DESCRIPTOR})"))
+            problems.append(Problem(rel, 1, name, f"the required column '{name}' is missing — add it (see its description in {DESCRIPTOR})", code="column-missing"))
     if any("\n" in name for name in header):
         return [Problem(rel, 1, None, "a quotation mark in the header row is never closed, so the rest of the file reads as one "
-                                      "cell — remove the stray \" or close it")]
+                                      "cell — remove the stray \" or close it", code="header-quote-unclosed")]
     for name in header:
         if name not in names:
             column = name if name.isprintable() and len(name) <= 30 else shown(name, 30)
             problems.append(Problem(rel, 1, column or "(blank)",
-                                    f"{shown(name)} is not a column of this table — remove it, or add it to the schema in {DESCRIPTOR} with a title and description"))
+                                    f"{shown(name)} is not a column of this table — remove it, or add it to the schema in {DESCRIPTOR} with a title and description", code="column-unknown"))
     seen = set()
     for name in header:
         if name in seen:
-            problems.append(Problem(rel, 1, name, f"the column '{name}' appears twice — keep one"))
+            problems.append(Problem(rel, 1, name, f"the column '{name}' appears twice — keep one", code="column-repeated"))
         seen.add(name)
     if not problems and header != names:
         first = next(h for h, n in zip(header, names) if h != n)
-        problems.append(Problem(rel, 1, first, "the columns are out of order — put them in the order of " + DESCRIPTOR + ": " + ",".join(names)))
+        problems.append(Problem(rel, 1, first, "the columns are out of order — put them in the order of " + DESCRIPTOR + ": " + ",".join(names), code="columns-out-of-order"))
     return problems
 
 

@@ -8,6 +8,7 @@ Three layers, each reported as ``file row N, column C: what is wrong — what to
 Validation writes nothing.
 """
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -40,12 +41,12 @@ def schema_problems(package: Loaded) -> list[Problem]:
     # Archived texts are checked by integrity.source_rows, against sources.csv and the
     # descriptor both; frictionless would only repeat those findings less precisely.
     descriptor = frictionless_view({**package.descriptor, "resources": package.table_resources()})
-    meta = [Problem(DESCRIPTOR, None, None, f"{error.note} — fix {DESCRIPTOR}") for error in Package.metadata_validate(descriptor)]
+    meta = [Problem(DESCRIPTOR, None, None, f"{error.note} — fix {DESCRIPTOR}", code="descriptor-invalid") for error in Package.metadata_validate(descriptor)]
     if meta:
         return meta
     report = Package(descriptor, basepath=str(package.root)).validate()
     resources = {r["name"]: r for r in package.descriptor["resources"]}
-    problems = [Problem(DESCRIPTOR, None, None, error.message) for error in report.errors]
+    problems = [Problem(DESCRIPTOR, None, None, error.message, code=error.type) for error in report.errors]
     for task in report.tasks:
         resource = resources[task.name]
         problems += [describe(resource, resources, error) for error in task.errors]
@@ -67,7 +68,7 @@ def describe(resource: dict, resources: dict, error) -> Problem:
     try:
         return rephrase(resource, resources, error)
     except (IndexError, KeyError, ValueError, StopIteration):
-        return Problem(resource["path"], getattr(error, "row_number", None), None, error.message)
+        return Problem(resource["path"], getattr(error, "row_number", None), None, error.message, code=error.type)
 
 
 def rephrase(resource: dict, resources: dict, error) -> Problem:
@@ -105,7 +106,7 @@ def rephrase(resource: dict, resources: dict, error) -> Problem:
         message = "the row has fewer cells than the header has columns — add the missing cells (empty ones are fine)"
     else:
         message = error.message
-    return Problem(path, row, column, message)
+    return Problem(path, row, column, message, code=kind)
 
 
 def constraint_message(field: dict, cell, note: str) -> str:
@@ -131,6 +132,11 @@ def constraint_message(field: dict, cell, note: str) -> str:
 
 def main(args) -> int:
     problems = validate_package(args.root)
+    if args.json:
+        # For machines: every problem as a record, on standard output; the exit code as below.
+        records = [{"file": p.file, "row": p.row, "column": p.column, "code": p.code, "message": p.message} for p in problems]
+        print(json.dumps({"valid": not problems, "problems": records}, ensure_ascii=False, indent=1))
+        return 1 if problems else 0
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:

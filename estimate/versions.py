@@ -126,19 +126,19 @@ def check(root: Path, package: Loaded) -> list[Problem]:
                                 ("title", descriptor.get("title"), "title")):
         if str(cff.get(key)) != str(expected):
             problems.append(Problem(CITATION, None, None, f"{key} is {cff.get(key)!r} but datapackage.json's {what} is {expected!r} — "
-                                                         "make them the same (datapackage.json is the source of truth)"))
+                                                         "make them the same (datapackage.json is the source of truth)", code="citation-disagrees"))
     releases = changelog((root / CHANGELOG).read_text(encoding="utf-8"))
     dated = [r for r in releases if r.version != "Unreleased"]
     if not dated:
-        problems.append(Problem(CHANGELOG, None, None, f"has no release heading such as '## {version} — {day}' — add one"))
+        problems.append(Problem(CHANGELOG, None, None, f"has no release heading such as '## {version} — {day}' — add one", code="release-heading-missing"))
     elif dated[0].released is None:
         problems.append(Problem(CHANGELOG, dated[0].line, None,
                                 f"the heading '## {dated[0].version}' has no date — write it as '## {dated[0].version} — YYYY-MM-DD', "
-                                "or '## Unreleased' until the release"))
+                                "or '## Unreleased' until the release", code="release-heading-undated"))
     elif (dated[0].version, str(dated[0].released)) != (version, day):
         problems.append(Problem(CHANGELOG, dated[0].line, None,
                                 f"the latest release is '## {dated[0].version} — {dated[0].released}' but datapackage.json says "
-                                f"{version} of {day} — write '## {version} — {day}' above it, with what changed"))
+                                f"{version} of {day} — write '## {version} — {day}' above it, with what changed", code="version-disagrees-with-changelog"))
     problems += claim_accounts(package, releases)
     return problems
 
@@ -147,7 +147,7 @@ def unreleased(root: Path) -> list[Problem]:
     """Changes listed under '## Unreleased', which a release of the current version would hide."""
     releases = changelog((root / CHANGELOG).read_text(encoding="utf-8"))
     return [Problem(CHANGELOG, r.line, None, f"'## Unreleased' lists {r.entries} change(s) that no version holds yet — "
-                                             "give them a version first: python -m estimate bump X.Y.Z")
+                                             "give them a version first: python -m estimate bump X.Y.Z", code="unreleased-changes")
             for r in releases if r.version == "Unreleased" and r.entries]
 
 
@@ -166,15 +166,15 @@ def claim_accounts(package: Loaded, releases: list[Release]) -> list[Problem]:
                 if claim_id not in claims:
                     problems.append(Problem(CHANGELOG, release.line, None,
                                             f"{release.version} lists {claim_id} as {kind}, but data/claims.csv has no such claim — "
-                                            "claims are never deleted: restore its row with a status, or correct the id"))
+                                            "claims are never deleted: restore its row with a status, or correct the id", code="changelog-claim-unknown"))
     for claim_id, row in claims.items():
         versions = added.get(claim_id, [])
         if len(versions) != 1:
             said = "under no version" if not versions else "under " + " and ".join(versions)
             problems.append(Problem(CHANGELOG, None, None,
-                                    f"{claim_id} is listed as added {said} — list it under 'Claims added' of exactly one version"))
+                                    f"{claim_id} is listed as added {said} — list it under 'Claims added' of exactly one version", code="claim-not-added-once"))
         if row["status"] != "active" and claim_id not in withdrawn:
             problems.append(Problem(CHANGELOG, None, None,
                                     f"{claim_id} is {row['status']} in data/claims.csv but no version lists it under "
-                                    "'Claims retracted or superseded' — add it, with the reason"))
+                                    "'Claims retracted or superseded' — add it, with the reason", code="withdrawn-claim-unlisted"))
     return problems

@@ -35,31 +35,31 @@ def claims(descriptor: dict) -> dict:
 
 
 HOSTILE = {
-    "name leaving the folder": (lambda d: d.update(name="../../../tmp/x"), "datapackage.json column name: '../../../tmp/x' is not a package name"),
-    "name with a slash": (lambda d: d.update(name="a/b"), "datapackage.json column name: 'a/b' is not a package name"),
-    "absolute resource path": (lambda d: claims(d).update(path="/etc/passwd"), "].path: '/etc/passwd' is not a file inside"),
-    "resource path with ..": (lambda d: claims(d).update(path=OUTSIDE), "].path: '../outside.csv' is not a file inside"),
-    "resource path as URL": (lambda d: claims(d).update(path="https://example.org/claims.csv"), "'https://example.org/claims.csv' is not a file inside"),
-    "resource path to /proc": (lambda d: claims(d).update(path="/proc/self/environ"), "'/proc/self/environ' is not a file inside"),
-    "resource path to a folder": (lambda d: claims(d).update(path="data/texts"), "'data/texts' is a folder, not a file — name the table's file"),
-    "schema by URL": (lambda d: claims(d).update(schema="https://example.org/schema.json"), "].schema: 'https://example.org/schema.json' is not written out"),
-    "dialect by URL": (lambda d: claims(d).update(dialect="https://example.org/dialect.json"), "].dialect: 'https://example.org/dialect.json' is not written out"),
-    "another profile": (lambda d: d.update({"$schema": "https://example.org/profile.json"}), "column $schema: 'https://example.org/profile.json' is not the Data Package 2.0 profile"),
-    "resource as a string": (lambda d: d["resources"].append("data/claims.csv"), "]: is not a resource with a name and a path"),
-    "dialect hiding rows": (lambda d: claims(d)["dialect"].update(commentRows=[2, 3]), "].dialect: is not this package's CSV dialect"),
+    "name leaving the folder": (lambda d: d.update(name="../../../tmp/x"), ("name", "package-name-invalid")),
+    "name with a slash": (lambda d: d.update(name="a/b"), ("name", "package-name-invalid")),
+    "absolute resource path": (lambda d: claims(d).update(path="/etc/passwd"), ("resources[7].path", "resource-path-outside")),
+    "resource path with ..": (lambda d: claims(d).update(path=OUTSIDE), ("resources[7].path", "resource-path-outside")),
+    "resource path as URL": (lambda d: claims(d).update(path="https://example.org/claims.csv"), ("resources[7].path", "resource-path-outside")),
+    "resource path to /proc": (lambda d: claims(d).update(path="/proc/self/environ"), ("resources[7].path", "resource-path-outside")),
+    "resource path to a folder": (lambda d: claims(d).update(path="data/texts"), ("resources[7].path", "resource-path-folder")),
+    "schema by URL": (lambda d: claims(d).update(schema="https://example.org/schema.json"), ("resources[7].schema", "resource-not-inline")),
+    "dialect by URL": (lambda d: claims(d).update(dialect="https://example.org/dialect.json"), ("resources[7].dialect", "resource-not-inline")),
+    "another profile": (lambda d: d.update({"$schema": "https://example.org/profile.json"}), ("$schema", "profile-not-v2")),
+    "resource as a string": (lambda d: d["resources"].append("data/claims.csv"), ("resources[22]", "resource-invalid")),
+    "dialect hiding rows": (lambda d: claims(d)["dialect"].update(commentRows=[2, 3]), ("resources[7].dialect", "dialect-not-allowed")),
 }
 
 
 @pytest.mark.parametrize("case", HOSTILE)
 @pytest.mark.parametrize("command", ["validate", "ranges", "xlsx", "figures"])
 def test_a_hostile_descriptor_is_refused_before_anything_is_read_or_written(package, case, command, capsys):
-    change, says = HOSTILE[case]
+    change, (column, problem) = HOSTILE[case]
     (package.parent / "outside.csv").write_text("claim_id\nc999\n", encoding="utf-8")
     edit_descriptor(package, change)
     before = files(package, package.parent)
     assert main([command, "--root", str(package)]) == 1
     err = capsys.readouterr().err
-    assert says in err and "Traceback" not in err
+    assert f"datapackage.json column {column}: " in err and f"[{problem}]" in err and "Traceback" not in err
     assert files(package, package.parent) == before
 
 

@@ -82,48 +82,49 @@ def field_of(d: dict, resource: str, name: str) -> dict:
 
 
 DESCRIPTORS = {
-    "no version": (edited(lambda d: d.pop("version")), "datapackage.json column version: is missing — write the released version"),
-    "a version that is not SemVer": (edited(lambda d: d.update(version="1")), "column version: '1' is not a version"),
-    "a version in other digits": (edited(lambda d: d.update(version="١.٠.٠")), "is not a version such as 0.2.0"),
-    "no licence": (edited(lambda d: d.pop("licenses")), "column licenses: a list of licences, each with a name"),
+    "no version": (edited(lambda d: d.pop("version")), ("version", "version-invalid")),
+    "a version that is not SemVer": (edited(lambda d: d.update(version="1")), ("version", "version-invalid")),
+    "a version in other digits": (edited(lambda d: d.update(version="١.٠.٠")), ("version", "version-invalid")),
+    "no licence": (edited(lambda d: d.pop("licenses")), ("licenses", "licences-missing")),
     "a resource name too long for a sheet": (edited(lambda d: claims_resource(d).update(name="c" * 32)),
-                                             "is not a resource name: up to 31 lower-case letters"),
-    "a resource name with a slash": (edited(lambda d: claims_resource(d).update(name="claim/s")), "'claim/s' is not a resource name"),
+                                             ("resources[7].name", "resource-name-invalid")),
+    "a resource name with a slash": (edited(lambda d: claims_resource(d).update(name="claim/s")), ("resources[7].name", "resource-name-invalid")),
     "a field type frictionless lacks": (edited(lambda d: claims_resource(d)["schema"]["fields"][0].update(type="strng")),
-                                        "'strng' is not a Table Schema type"),
+                                        ("resources[7].schema.fields[0].type", "field-type-unknown")),
     "a description longer than a cell": (edited(lambda d: d.update(description="x" * 40_000)),
-                                         "column description: the text has 40,000 characters, more than a spreadsheet cell holds"),
+                                         ("description", "descriptor-text-too-long")),
     "a key given twice": (lambda root: write_descriptor(root, (root / "datapackage.json").read_text(encoding="utf-8").replace(
-        '"version":', '"version": "0.0.1", "version":', 1)), "datapackage.json column version: the key appears twice in one object"),
-    "nested a million deep": (lambda root: write_descriptor(root, "[" * 1_000_000 + "]" * 1_000_000), "is nested too deeply"),
-    "a list, not an object": (lambda root: write_descriptor(root, "[]"), "has no list of resources"),
-    "a table without a schema": (no_schema, "a table needs a schema with its list of fields"),
-    "fields given as strings": (fields_as_strings, "a table needs a schema with its list of fields"),
-    "a missing lexicon": (no_sensitivity_lexicon, "has no resource 'hedges_sensitivity'"),
+        '"version":', '"version": "0.0.1", "version":', 1)), ("version", "descriptor-key-repeated")),
+    "nested a million deep": (lambda root: write_descriptor(root, "[" * 1_000_000 + "]" * 1_000_000), (None, "descriptor-too-deep")),
+    "a list, not an object": (lambda root: write_descriptor(root, "[]"), (None, "descriptor-no-resources")),
+    "a table without a schema": (no_schema, ("resources[7].schema", "schema-missing")),
+    "fields given as strings": (fields_as_strings, ("resources[7].schema", "schema-missing")),
+    "a missing lexicon": (no_sensitivity_lexicon, ("resources", "resource-missing")),
     "a foreign key to no resource": (edited(lambda d: foreign_key(d, "claims", "claimant_id")["reference"].update(resource="claimant")),
-                                     ".reference.resource: 'claimant' is not a resource of the package — write one of: baselines,"),
+                                     ("resources[7].schema.foreignKeys[1].reference.resource", "foreign-key-no-resource")),
     "a foreign key to no field": (edited(lambda d: foreign_key(d, "claims", "claimant_id")["reference"].update(fields=["claimantid"])),
-                                  ".reference.fields: 'claimantid' is not a field of resource 'claimants'"),
+                                  ("resources[7].schema.foreignKeys[1].reference.fields", "foreign-key-no-field")),
     "codes without categories": (edited(lambda d: field_of(d, "claims", "quantity").pop("categories")),
-                                 "field 'quantity' has codes (enum) but no categories — give each code a label and label_es"),
+                                 ("resources[7].schema.fields[7].categories", "categories-missing")),
     "categories that miss a code": (edited(lambda d: field_of(d, "claims", "quantity")["categories"].pop()),
-                                    "are not the codes the enum allows, in its order"),
+                                    ("resources[7].schema.fields[7].categories", "categories-disagree-with-enum")),
     "a code without its Spanish label": (edited(lambda d: field_of(d, "claims", "time_scope")["categories"][0].pop("label_es")),
-                                         "the code 'cumulative' needs a label in English (label) and in Spanish (label_es)"),
+                                         ("resources[7].schema.fields[9].categories", "categories-label-missing")),
     "a foreign key from no field": (edited(lambda d: foreign_key(d, "claims", "claimant_id").update(fields=["claimant"])),
-                                    ".fields: 'claimant' is not a field of resource 'claims'"),
+                                    ("resources[7].schema.foreignKeys[1].fields", "foreign-key-no-field")),
 }
 
 
 @pytest.mark.parametrize("case", DESCRIPTORS)
 @pytest.mark.parametrize("command", ["validate", "ranges", "xlsx", "bump"])
 def test_a_broken_descriptor_is_a_sentence(package, case, command, capsys):
-    breaks, says = DESCRIPTORS[case]
+    breaks, (column, problem) = DESCRIPTORS[case]
     breaks(package)
     before = snapshot(package)
     argv = [command, "--root", str(package)] + (["9.9.9"] if command == "bump" else [])
     code, err = run(argv, capsys)
-    assert code in (1, 2) and says in err
+    where = "datapackage.json" + (f" column {column}" if column else "") + ":"
+    assert code in (1, 2) and any(line.startswith(where) and f"[{problem}]" in line for line in err.splitlines()), err
     assert snapshot(package) == before
 
 
@@ -268,8 +269,8 @@ def test_a_row_of_thirty_thousand_commas_is_one_problem(package, capsys):
     code, err = run(["validate", "--root", str(package)], capsys)
     assert code == 1
     rows = len((package / "data/claims.csv").read_text(encoding="utf-8").splitlines())  # the appended row is the last
-    assert err.splitlines()[0] == (f"data/claims.csv row {rows}: the row has {30_001 - columns:,} more cell(s) than the header has "
-                                   "columns — remove them, or quote a value that contains a comma")
+    line = err.splitlines()[0]
+    assert line.startswith(f"data/claims.csv row {rows}: ") and line.endswith("[extra-cell]") and f"{30_001 - columns:,}" in line
     assert len(err.splitlines()) == 2
 
 

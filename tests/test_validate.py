@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,22 +26,23 @@ def test_frictionless_alone_accepts_the_package():
 
 
 # Each variant breaks a copy of the package in one way and says where the error must be
-# reported: (file, spreadsheet row, column), plus words the message must contain.
+# reported: (file, spreadsheet row, column) and the problem's code (problems.Problem), never
+# its wording, which may change.
 
-def cell(table, key, column, value, says="", at=None):
+def cell(table, key, column, value, code="", at=None):
     """Set one cell; the problem is expected in that row, at column ``at`` (default: the cell's)."""
     def mutate(root):
         row = set_cell(root, table, key, column, value)
-        return f"data/{table}.csv", row, at or column, says
+        return f"data/{table}.csv", row, at or column, code
     return mutate
 
 
-def cells(table, key, changes, at, says):
+def cells(table, key, changes, at, code):
     """Set several cells of one row; the problem is expected in that row, at column ``at``."""
     def mutate(root):
         for column, value in changes.items():
             row = set_cell(root, table, key, column, value)
-        return f"data/{table}.csv", row, at, says
+        return f"data/{table}.csv", row, at, code
     return mutate
 
 
@@ -49,25 +51,25 @@ def numeral_value(word, value, claim):
     def mutate(root):
         set_cell(root, "numerals", word, "value", value)
         row = next(i for i, r in enumerate(read_rows(root / "data/claims.csv"), 1) if r[0] == claim)
-        return "data/claims.csv", row, "stated_value", f"reading '{word}' as {value} by data/numerals.csv — make them agree (or correct"
+        return "data/claims.csv", row, "stated_value", "stated-value-disagrees"
     return mutate
 
 
-def edit_csv(table, change, row, column, says="", reported_in=None):
+def edit_csv(table, change, row, column, code="", reported_in=None):
     def mutate(root):
         path = root / "data" / f"{table}.csv"
         rows = read_rows(path)
         change(rows)
         write_rows(path, rows)
-        return reported_in or f"data/{table}.csv", row, column, says
+        return reported_in or f"data/{table}.csv", row, column, code
     return mutate
 
 
-def edit_bytes(rel, change, row, column, says="", reported_in=None):
+def edit_bytes(rel, change, row, column, code="", reported_in=None):
     def mutate(root):
         path = root / rel
         path.write_bytes(change(path.read_bytes()))
-        return reported_in or rel, row, column, says
+        return reported_in or rel, row, column, code
     return mutate
 
 
@@ -90,13 +92,13 @@ def add_column(name):
 def remove_text(rel, row):
     def mutate(root):
         (root / rel).unlink()
-        return SOURCES, row, "text_path", "does not exist"
+        return SOURCES, row, "text_path", "text-missing"
     return mutate
 
 
 def quote_edited(root):
     row = set_cell(root, "claims", "c007", "quote", get_cell(root, "claims", "c007", "quote").replace("300 muertos", "300 muertos confirmados"))
-    return CLAIMS, row, "quote", "does not occur in data/texts/s001.txt"
+    return CLAIMS, row, "quote", "quote-not-in-text"
 
 
 # A reference source and one claim from it, as the package records a public report it
@@ -128,11 +130,11 @@ def with_reference(root: Path, source: dict | None = None, claim: dict | None = 
     return numbers[0], numbers[1]
 
 
-def reference(source=None, claim=None, at=("sources", ""), says=""):
+def reference(source=None, claim=None, at=("sources", ""), code=""):
     """The reference rows with one change; the problem is expected in the changed table's new row, at column at[1]."""
     def mutate(root):
         rows = dict(zip(("sources", "claims"), with_reference(root, source, claim)))
-        return f"data/{at[0]}.csv", rows[at[0]], at[1], says
+        return f"data/{at[0]}.csv", rows[at[0]], at[1], code
     return mutate
 
 
@@ -141,127 +143,127 @@ CLAIM_ROWS = len(read_rows(REPO / "data/claims.csv"))
 
 VARIANTS = {
     "reference claim with a quote": reference(claim={"quote": "About 600 soldiers were killed."}, at=("claims", "quote"),
-                                              says="s900 is a reference source"),
-    "reference claim without a paraphrase": reference(claim={"paraphrase": ""}, at=("claims", "paraphrase"), says="your own words"),
-    "reference source without a URL": reference(source={"url": ""}, at=("sources", "url"), says="a source of kind 'reference' needs it"),
-    "reference source without the date it was read": reference(source={"read_date": ""}, at=("sources", "read_date"), says="needs it"),
+                                              code="quote-not-allowed"),
+    "reference claim without a paraphrase": reference(claim={"paraphrase": ""}, at=("claims", "paraphrase"), code="paraphrase-missing"),
+    "reference source without a URL": reference(source={"url": ""}, at=("sources", "url"), code="source-field-missing"),
+    "reference source without the date it was read": reference(source={"read_date": ""}, at=("sources", "read_date"), code="source-field-missing"),
     "reference source read before it was published": reference(source={"read_date": "2025-04-01"}, at=("sources", "published_date_latest"),
-                                                                says="after the page was read (2025-04-01)"),
-    "reference source with an http URL": reference(source={"url": "http://example.org/news"}, at=("sources", "url"), says="expected form"),
+                                                                code="published-after-read"),
+    "reference source with an http URL": reference(source={"url": "http://example.org/news"}, at=("sources", "url"), code="constraint-error"),
     "reference source with an archived text": reference(source={"text_path": "data/texts/s001.txt"}, at=("sources", "text_path"),
-                                                        says="is for the other kind of source"),
+                                                        code="source-field-not-allowed"),
     "reference source with a first-sentence title": reference(source={"title": "Spy agency briefs lawmakers", "title_kind": "first_sentence"},
-                                                              at=("sources", "title_kind"), says="cannot be 'first_sentence'"),
+                                                              at=("sources", "title_kind"), code="title-kind-mismatch"),
     "phrase longer than a figure's words": reference(claim={"phrase": "about 600 of the soldiers sent to the Kursk region"},
-                                                     at=("claims", "phrase"), says="40"),
-    "archived source without its text": cell("sources", "s001", "text_path", "", "a source of kind 'archived' needs it"),
-    "archived claim without a quote": cell("claims", "c007", "quote", "", "copy the sentence that holds the phrase"),
-    "unknown kind of source": cell("sources", "s001", "kind", "webpage", "not one of"),
-    "wrong type": cell("claims", "c002", "stated_value", "11k", "not a valid number"),
-    "bad date": cell("sources", "s001", "published_date_latest", "2025-02-30", "YYYY-MM-DD"),
-    "negative number": cell("claims", "c007", "stated_value", "-300", "below the minimum 0"),
-    "low above high": cell("claims", "c010", "stated_low", "60", "above stated_high"),
-    "duplicate id": cell("claims", "c003", "claim_id", "c002", "already used"),
-    "dangling source": cell("claims", "c001", "source_id", "s999", "not a source_id in data/sources.csv"),
-    "dangling claimant": cell("claims", "c001", "claimant_id", "nobody", "not a claimant_id in data/claimants.csv"),
-    "dangling origin": cell("claims", "c006", "origin_id", "c999", "not a claim_id in data/claims.csv"),
-    "dangling base": cell("claims", "c010", "base_claim_id", "c999", "not a claim_id in data/claims.csv"),
-    "unknown hedge": cell("claims", "c002", "hedge_id", "roughly", "'roughly' is not a hedge_id in data/hedges.csv — add it there or fix the spelling"),
+                                                     at=("claims", "phrase"), code="constraint-error"),
+    "archived source without its text": cell("sources", "s001", "text_path", "", "source-field-missing"),
+    "archived claim without a quote": cell("claims", "c007", "quote", "", "quote-missing"),
+    "unknown kind of source": cell("sources", "s001", "kind", "webpage", "constraint-error"),
+    "wrong type": cell("claims", "c002", "stated_value", "11k", "type-error"),
+    "bad date": cell("sources", "s001", "published_date_latest", "2025-02-30", "type-error"),
+    "negative number": cell("claims", "c007", "stated_value", "-300", "constraint-error"),
+    "low above high": cell("claims", "c010", "stated_low", "60", "stated-range-reversed"),
+    "duplicate id": cell("claims", "c003", "claim_id", "c002", "primary-key"),
+    "dangling source": cell("claims", "c001", "source_id", "s999", "foreign-key"),
+    "dangling claimant": cell("claims", "c001", "claimant_id", "nobody", "foreign-key"),
+    "dangling origin": cell("claims", "c006", "origin_id", "c999", "foreign-key"),
+    "dangling base": cell("claims", "c010", "base_claim_id", "c999", "foreign-key"),
+    "unknown hedge": cell("claims", "c002", "hedge_id", "roughly", "foreign-key"),
     "quote not in text": quote_edited,
-    "phrase not in quote": cell("claims", "c007", "phrase", "cerca de 300", "does not occur in the quote"),
-    "stated number mismatch": cell("claims", "c018", "stated_value", "2500", "says 2,000"),
-    "formula-leading cell": cell("claims", "c001", "note", "=HYPERLINK(\"http://x\")", "formula"),
-    "formula-leading minus": cell("claimants", "ukr-mod", "note", "-2+3", "formula"),
-    "a NUL inside a note": cell("claims", "c001", "note", "abc\x00def", "holds the invisible character U+0000 at character 4"),
-    "a bell inside a note": cell("claims", "c002", "note", "abc\x07", "holds the invisible character U+0007"),
-    "an escape in a paraphrase": cell("claims", "c040", "paraphrase", "Said \x1b[31mred\x1b[0m.", "U+001B at character 6"),
-    "a right-to-left override in a name": cell("claimants", "ukr-mod", "name", "Ministry \u202eecnefed", "U+202E"),
-    "missing required column": edit_csv("claims", drop_column("quote"), 1, "quote", "is missing"),
-    "unexpected column": edit_csv("claims", add_column("comment"), 1, "comment", "not a column of this table"),
-    "columns out of order": edit_csv("hedges", lambda rows: [r.insert(0, r.pop(1)) for r in rows], 1, "rule", "out of order"),
-    "empty file": edit_bytes(CLAIMANTS, lambda b: b"", None, None, "is empty"),
-    "UTF-8 BOM": edit_bytes(CLAIMS, lambda b: b"\xef\xbb\xbf" + b, 1, "claim_id", "byte-order mark"),
-    "Latin-1 file": edit_bytes(CLAIMS, lambda b: b.decode("utf-8").encode("latin-1"), 2, "quote", "not UTF-8"),
-    "CRLF line endings": edit_bytes(SOURCES, lambda b: b.replace(b"\n", b"\r\n"), 1, "note", "CR LF"),
-    "as-of after publication": cell("claims", "c019", "as_of_date_latest", "2025-09-30", "after source s003 was published"),
-    "tampered archived text": edit_bytes("data/texts/s003.txt", lambda b: b.replace(b"Kursk", b"Kursk.", 1), 5, "text_sha256", "git checkout",
+    "phrase not in quote": cell("claims", "c007", "phrase", "cerca de 300", "phrase-not-in-quote"),
+    "stated number mismatch": cell("claims", "c018", "stated_value", "2500", "stated-value-disagrees"),
+    "formula-leading cell": cell("claims", "c001", "note", "=HYPERLINK(\"http://x\")", "cell-formula"),
+    "formula-leading minus": cell("claimants", "ukr-mod", "note", "-2+3", "cell-formula"),
+    "a NUL inside a note": cell("claims", "c001", "note", "abc\x00def", "cell-invisible-character"),
+    "a bell inside a note": cell("claims", "c002", "note", "abc\x07", "cell-invisible-character"),
+    "an escape in a paraphrase": cell("claims", "c040", "paraphrase", "Said \x1b[31mred\x1b[0m.", "cell-invisible-character"),
+    "a right-to-left override in a name": cell("claimants", "ukr-mod", "name", "Ministry \u202eecnefed", "cell-invisible-character"),
+    "missing required column": edit_csv("claims", drop_column("quote"), 1, "quote", "column-missing"),
+    "unexpected column": edit_csv("claims", add_column("comment"), 1, "comment", "column-unknown"),
+    "columns out of order": edit_csv("hedges", lambda rows: [r.insert(0, r.pop(1)) for r in rows], 1, "rule", "columns-out-of-order"),
+    "empty file": edit_bytes(CLAIMANTS, lambda b: b"", None, None, "table-empty"),
+    "UTF-8 BOM": edit_bytes(CLAIMS, lambda b: b"\xef\xbb\xbf" + b, 1, "claim_id", "csv-byte-order-mark"),
+    "Latin-1 file": edit_bytes(CLAIMS, lambda b: b.decode("utf-8").encode("latin-1"), 2, "quote", "csv-not-utf8"),
+    "CRLF line endings": edit_bytes(SOURCES, lambda b: b.replace(b"\n", b"\r\n"), 1, "note", "csv-crlf"),
+    "as-of after publication": cell("claims", "c019", "as_of_date_latest", "2025-09-30", "as-of-after-publication"),
+    "tampered archived text": edit_bytes("data/texts/s003.txt", lambda b: b.replace(b"Kursk", b"Kursk.", 1), 5, "text_sha256", "text-hash-mismatch",
                                          reported_in=SOURCES),
-    "enum": cell("claims", "c007", "quantity", "deaths", "not one of"),
-    "required cell empty": cell("claims", "c007", "claimant_id", "", "required"),
-    "pattern": cell("claims", "c007", "claim_id", "claim-7", "expected form"),
-    "hedge wording mismatch": cell("claims", "c002", "hedge_id", "at_least", "uses none of these"),
-    "hedge word in a bare phrase": cell("claims", "c015", "phrase", "más de 10.000", "wording of hedge 'more_than'", at="hedge_id"),
-    "vague phrase with a number": cell("claims", "c016", "stated_value", "2000", "must be empty"),
-    "range without its bounds": cell("claims", "c010", "stated_high", "", "is empty"),
-    "relay differs from origin": cell("claims", "c027", "quantity", "killed", "relays c017", at="origin_id"),
-    "relay of a relay": cell("claims", "c020", "origin_id", "c006", "is itself a relay"),
-    "origin printed later": cell("claims", "c002", "origin_id", "c006", "is itself a relay"),
-    "publication basis with other dates": cell("claims", "c002", "as_of_date_earliest", "2024-11-01", "differ from the publication dates",
+    "enum": cell("claims", "c007", "quantity", "deaths", "constraint-error"),
+    "required cell empty": cell("claims", "c007", "claimant_id", "", "constraint-error"),
+    "pattern": cell("claims", "c007", "claim_id", "claim-7", "constraint-error"),
+    "hedge wording mismatch": cell("claims", "c002", "hedge_id", "at_least", "hedge-wording-absent"),
+    "hedge word in a bare phrase": cell("claims", "c015", "phrase", "más de 10.000", "hedge-wording-of-another", at="hedge_id"),
+    "vague phrase with a number": cell("claims", "c016", "stated_value", "2000", "stated-number-not-allowed"),
+    "range without its bounds": cell("claims", "c010", "stated_high", "", "stated-number-missing"),
+    "relay differs from origin": cell("claims", "c027", "quantity", "killed", "relay-differs-from-origin", at="origin_id"),
+    "relay of a relay": cell("claims", "c020", "origin_id", "c006", "origin-is-a-relay"),
+    "origin printed later": cell("claims", "c002", "origin_id", "c006", "origin-is-a-relay"),
+    "publication basis with other dates": cell("claims", "c002", "as_of_date_earliest", "2024-11-01", "as-of-basis-mismatch",
                                                 at="as_of_date_basis"),
-    "date precision mismatch": cell("sources", "s003", "published_date_precision", "month", "is a day"),
-    "stated date without evidence": cell("claims", "c019", "as_of_date_evidence", "", "quote the words"),
-    "window on a cumulative claim": cell("claims", "c007", "window_start_date_earliest", "2025-01-01", "only increments"),
-    "window after as-of": cell("claims", "c015", "window_start_date_latest", "2025-06-01", "after the as-of date"),
-    "casualties without definition": cell("claims", "c001", "casualty_definition", "", "say what the text counts"),
-    "percent without base": cell("claims", "c010", "base_claim_id", "", "needs the claim"),
-    "base is not a deployment": cell("claims", "c010", "base_claim_id", "c007", "not a deployment count"),
-    "attribution disagrees with claimant": cell("claims", "c007", "attribution", "none", "unattributed"),
-    "hedge rule missing a parameter": cell("hedges", "about", "low_factor", "", "needs it"),
-    "title not in text": cell("sources", "s004", "title", "Kim Jong-un reiteró su apoyo.", "does not occur in data/texts/s004.txt"),
+    "date precision mismatch": cell("sources", "s003", "published_date_precision", "month", "date-precision-mismatch"),
+    "stated date without evidence": cell("claims", "c019", "as_of_date_evidence", "", "as-of-evidence-missing"),
+    "window on a cumulative claim": cell("claims", "c007", "window_start_date_earliest", "2025-01-01", "window-not-allowed"),
+    "window after as-of": cell("claims", "c015", "window_start_date_latest", "2025-06-01", "window-after-as-of"),
+    "casualties without definition": cell("claims", "c001", "casualty_definition", "", "casualty-definition-missing"),
+    "percent without base": cell("claims", "c010", "base_claim_id", "", "base-claim-missing"),
+    "base is not a deployment": cell("claims", "c010", "base_claim_id", "c007", "base-claim-not-a-deployment"),
+    "attribution disagrees with claimant": cell("claims", "c007", "attribution", "none", "attribution-mismatch"),
+    "hedge rule missing a parameter": cell("hedges", "about", "low_factor", "", "hedge-parameter-missing"),
+    "title not in text": cell("sources", "s004", "title", "Kim Jong-un reiteró su apoyo.", "title-not-in-text"),
     "archived text missing": remove_text("data/texts/s002.txt", 4),
-    "extra cell": edit_bytes(CLAIMANTS, lambda b: b.replace(b"ukraine_and_backers,\n", b"ukraine_and_backers,,extra\n", 1), 6, None, "more cell(s)"),
-    "sensitivity parameter the rule ignores": cell("hedges_sensitivity", "more_than", "low_factor", "0.9", "does not use low_factor"),
-    "unknown sensitivity lexicon": cell("hedges_sensitivity", "bare", "lexicon", "loose", "not one of"),
+    "extra cell": edit_bytes(CLAIMANTS, lambda b: b.replace(b"ukraine_and_backers,\n", b"ukraine_and_backers,,extra\n", 1), 6, None, "extra-cell"),
+    "sensitivity parameter the rule ignores": cell("hedges_sensitivity", "more_than", "low_factor", "0.9", "hedge-parameter-not-allowed"),
+    "unknown sensitivity lexicon": cell("hedges_sensitivity", "bare", "lexicon", "loose", "constraint-error"),
     "claimant kind without a reliability rank": edit_csv("reliability", lambda rows: rows.pop(1), 2, "kind",
-                                                          "'intelligence' is not a kind in data/reliability.csv", reported_in=CLAIMANTS),
-    "text path outside the archive": cell("sources", "s001", "text_path", "../../../etc/passwd", "expected form"),
-    "text path that is a sentence (found by fuzzing)": cell("sources", "s001", "text_path", "No date is printed. " * 40, "expected form"),
-    "blank line at the end of a keyed table (found by fuzzing)": edit_bytes("data/numerals.csv", lambda b: b + b"\n", 11, None, "blank"),
-    "low factor above 1 reverses intervals (found by fuzzing)": cell("hedges", "up_to", "low_factor", "2", "above the maximum 1"),
-    "unknown status": cell("claims", "c007", "status", "deleted", "not one of"),
+                                                          "foreign-key", reported_in=CLAIMANTS),
+    "text path outside the archive": cell("sources", "s001", "text_path", "../../../etc/passwd", "constraint-error"),
+    "text path that is a sentence (found by fuzzing)": cell("sources", "s001", "text_path", "No date is printed. " * 40, "constraint-error"),
+    "blank line at the end of a keyed table (found by fuzzing)": edit_bytes("data/numerals.csv", lambda b: b + b"\n", 11, None, "blank-row"),
+    "low factor above 1 reverses intervals (found by fuzzing)": cell("hedges", "up_to", "low_factor", "2", "constraint-error"),
+    "unknown status": cell("claims", "c007", "status", "deleted", "constraint-error"),
     "superseded without replacement": cells("claims", "c007", {"status": "superseded", "status_reason": "0.2.0: recoded"},
-                                            "superseded_by", "name the claim_id that replaces it"),
-    "replacement named on an active claim": cell("claims", "c007", "superseded_by", "c008", "only a superseded claim"),
+                                            "superseded_by", "replacement-missing"),
+    "replacement named on an active claim": cell("claims", "c007", "superseded_by", "c008", "replacement-not-allowed"),
     "dangling replacement": cells("claims", "c007", {"status": "superseded", "superseded_by": "c999", "status_reason": "0.2.0: recoded"},
-                                  "superseded_by", "not a claim_id in data/claims.csv"),
+                                  "superseded_by", "foreign-key"),
     "claim superseded by itself": cells("claims", "c007", {"status": "superseded", "superseded_by": "c007", "status_reason": "0.2.0: x"},
-                                        "superseded_by", "names the claim itself"),
-    "retracted without a reason": cell("claims", "c011", "status", "retracted", "say what was wrong", at="status_reason"),
-    "status reason on an active claim": cell("claims", "c011", "status_reason", "looks odd", "only for a superseded or retracted claim"),
+                                        "superseded_by", "replacement-is-self"),
+    "retracted without a reason": cell("claims", "c011", "status", "retracted", "status-reason-missing", at="status_reason"),
+    "status reason on an active claim": cell("claims", "c011", "status_reason", "looks odd", "status-reason-not-allowed"),
     "active relay of a retracted origin": lambda root: (cells("claims", "c017", {"status": "retracted", "status_reason": "0.2.0: x"}, "", "")(root),
-                                                        cell("claims", "c027", "status", "active", "which is retracted", at="origin_id")(root))[1],
+                                                        cell("claims", "c027", "status", "active", "points-to-withdrawn-claim", at="origin_id")(root))[1],
     "replacement withdrawn too": lambda root: (cells("claims", "c008", {"status": "retracted", "status_reason": "0.2.0: x"}, "", "")(root),
                                                cells("claims", "c007", {"status": "superseded", "superseded_by": "c008",
-                                                                        "status_reason": "0.2.0: y"}, "superseded_by", "is itself retracted")(root))[1],
-    "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), CLAIM_ROWS + 1, "phrase", "repeats row 9"),
+                                                                        "status_reason": "0.2.0: y"}, "superseded_by", "replacement-withdrawn")(root))[1],
+    "repeated figure": edit_csv("claims", lambda rows: rows.append(["c999"] + rows[8][1:]), CLAIM_ROWS + 1, "phrase", "row-repeated"),
     "phrase cut from a longer number": cells("claims", "c007", {"phrase": "aproximadamente 30", "stated_value": "30"}, "phrase",
-                                             "only as part of a longer word or number"),
+                                             "phrase-inside-longer-word"),
     "hedge wording left out of the phrase": cells("claims", "c019", {"phrase": "600", "hedge_id": "bare"}, "phrase",
-                                                  "the quote says 'al menos 600', but the phrase leaves out 'al menos'"),
-    "number with an exponent": cell("hedges", "about", "low_factor", "9e-1", "is not a plain number"),
-    "infinite hedge parameter": cell("hedges", "about", "high_factor", "inf", "is not a plain number"),
-    "huge hedge parameter": cell("hedges", "about", "high_factor", "1e400", "is not a plain number"),
-    "Arabic-Indic digits": cell("claims", "c007", "stated_value", "\u0663\u0660\u0660", "is not a plain number"),
-    "number with a leading space": cell("claims", "c007", "stated_value", " 300", "is not a plain number"),
-    "percent above 100": cell("claims", "c010", "stated_high", "150", "is above 100 for a percent"),
-    "a word the lexicon does not know": cell("claims", "c093", "phrase", "reportedly 2,700", "holds 'reportedly'"),
-    "an unknown word beside a hedge": cell("claims", "c090", "phrase", "Around 300 dead", "holds 'dead'"),
-    "a phrase word in upper case": cell("phrase_words", "soldados", "word", "Soldados", "not of the expected form"),
-    "published in 2099": cell("sources", "s004", "published_date_latest", "2099-01-01", "is after today"),
-    "dated before the full-scale invasion": cell("sources", "s000", "published_date_earliest", "2021-01-01", "below the minimum 2022-02-24"),
-    "bare CR line ending": edit_bytes("data/claims.csv", lambda b: b.replace(b"\n", b"\r", 1), 1, "status_reason", "bare CR"),
+                                                  "phrase-leaves-out-hedge"),
+    "number with an exponent": cell("hedges", "about", "low_factor", "9e-1", "number-not-plain"),
+    "infinite hedge parameter": cell("hedges", "about", "high_factor", "inf", "number-not-plain"),
+    "huge hedge parameter": cell("hedges", "about", "high_factor", "1e400", "number-not-plain"),
+    "Arabic-Indic digits": cell("claims", "c007", "stated_value", "\u0663\u0660\u0660", "number-not-plain"),
+    "number with a leading space": cell("claims", "c007", "stated_value", " 300", "number-not-plain"),
+    "percent above 100": cell("claims", "c010", "stated_high", "150", "percent-above-100"),
+    "a word the lexicon does not know": cell("claims", "c093", "phrase", "reportedly 2,700", "phrase-unknown-word"),
+    "an unknown word beside a hedge": cell("claims", "c090", "phrase", "Around 300 dead", "phrase-unknown-word"),
+    "a phrase word in upper case": cell("phrase_words", "soldados", "word", "Soldados", "constraint-error"),
+    "published in 2099": cell("sources", "s004", "published_date_latest", "2099-01-01", "published-in-future"),
+    "dated before the full-scale invasion": cell("sources", "s000", "published_date_earliest", "2021-01-01", "constraint-error"),
+    "bare CR line ending": edit_bytes("data/claims.csv", lambda b: b.replace(b"\n", b"\r", 1), 1, "status_reason", "csv-bare-cr"),
     "NFD duplicate of a wording": edit_csv("hedges", lambda rows: rows[3].__setitem__(2, rows[3][2] + "|ma\u0301s de"), 5, "phrases_es",
-                                           "'más de' is already a wording of hedge 'about'"),
-    "share of a planned deployment": cell("claims", "c010", "base_claim_id", "c021", "is a planned deployment"),
-    "share of a later figure": cell("claims", "c010", "base_claim_id", "c020", "after this claim's source"),
-    "a numeral in capitals": cell("numerals", "dos", "word", "DOS", "not of the expected form"),
+                                           "hedge-wording-repeated"),
+    "share of a planned deployment": cell("claims", "c010", "base_claim_id", "c021", "base-claim-planned"),
+    "share of a later figure": cell("claims", "c010", "base_claim_id", "c020", "base-claim-later"),
+    "a numeral in capitals": cell("numerals", "dos", "word", "DOS", "constraint-error"),
     "a numeral again, its accent typed apart": edit_csv("numerals", lambda rows: rows.append(["millo\u0301n"] + rows[4][1:]), 11,
-                                                        "word", "is the word of row 5: phrases are read without regard to case"),
+                                                        "word", "word-repeated"),
     "a wrong value for a numeral": numeral_value("dos", "5", "c017"),
-    "a phrase longer than its limit": cell("claims", "c007", "phrase", "300" + " soldados" * 5, "has 48 characters, more than the 40 allowed"),
+    "a phrase longer than its limit": cell("claims", "c007", "phrase", "300" + " soldados" * 5, "constraint-error"),
     "a text path another source has": cell("sources", "s001", "text_path", "data/texts/s000.txt",
-                                           "it must be unique: each row needs its own text_path"),
-    "a claim id of a thousand digits": cell("claims", "c007", "claim_id", "c" + "7" * 1000, "not of the expected form"),
+                                           "unique-error"),
+    "a claim id of a thousand digits": cell("claims", "c007", "claim_id", "c" + "7" * 1000, "constraint-error"),
 }
 
 
@@ -272,11 +274,11 @@ def test_a_reference_source_and_its_claim_are_valid_without_any_text(package):
 
 @pytest.mark.parametrize("name", VARIANTS)
 def test_broken_variant_is_rejected_where_it_is_broken(package, name):
-    file, row, column, says = VARIANTS[name](package)
+    file, row, column, code = VARIANTS[name](package)
     problems = validate_package(package)
     located = [p for p in problems if (p.file, p.row, p.column) == (file, row, column)]
     assert located, f"expected a problem at {file} row {row}, column {column}; got:\n" + "\n".join(map(str, problems))
-    assert any(says in p.message for p in located), "\n".join(map(str, located))
+    assert any(p.code == code for p in located), "\n".join(map(str, located))
 
 
 def test_a_text_path_borrowed_from_another_source_is_the_one_problem(package):
@@ -298,7 +300,8 @@ def test_cli_lists_every_problem_exits_1_and_writes_nothing(package):
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 1
     lines = result.stderr.splitlines()
-    assert "data/claims.csv row 3, column hedge_id: 'roughly' is not a hedge_id in data/hedges.csv — add it there or fix the spelling" in lines
+    assert ("data/claims.csv row 3, column hedge_id: 'roughly' is not a hedge_id in data/hedges.csv — add it there or fix the "
+            "spelling [foreign-key]") in lines
     assert any(line.startswith("data/claims.csv row 27, column stated_value: ") for line in lines)
     assert len(lines) == 4 and lines[-1].startswith("3 problem(s)")  # the relay c006 of c002 now differs too
     assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
@@ -358,3 +361,40 @@ def test_a_self_reference_holds_in_either_form(package, form):
     problems = validate_package(package)
     assert any(p.file == "data/claims.csv" and p.row == row and p.column == "origin_id" and "not a claim_id" in p.message
                for p in problems), problems
+
+
+def test_validate_json_gives_machines_each_problem_as_a_record(package):
+    """`validate --json`: every problem with its file, row, column and code on standard
+    output, the same exit codes, nothing written."""
+    valid = subprocess.run([sys.executable, "-m", "estimate", "validate", "--root", str(package), "--json"],
+                           cwd=REPO, capture_output=True, text=True)
+    assert valid.returncode == 0 and json.loads(valid.stdout) == {"valid": True, "problems": []}
+    row = set_cell(package, "claims", "c002", "hedge_id", "roughly")
+    before = {p: p.read_bytes() for p in package.rglob("*") if p.is_file()}
+    result = subprocess.run([sys.executable, "-m", "estimate", "validate", "--root", str(package), "--json"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr == ""
+    report = json.loads(result.stdout)
+    assert report["valid"] is False
+    assert {"file": "data/claims.csv", "row": row, "column": "hedge_id", "code": "foreign-key"} in \
+        [{k: r[k] for k in ("file", "row", "column", "code")} for r in report["problems"]]
+    assert all(r["message"] and r["code"] for r in report["problems"])
+    assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
+
+
+def test_every_problem_the_code_can_report_has_a_stable_code():
+    """Each Problem built in estimate/ names its kind with a literal code (or passes on one
+    it was given), in lower-case words joined by hyphens."""
+    import ast
+    seen = {}
+    for path in sorted((REPO / "estimate").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Problem":
+                code = next((k.value for k in node.keywords if k.arg == "code"), None)
+                assert code is not None, f"{path.name} line {node.lineno}: a Problem without a code"
+                if isinstance(code, ast.Constant):
+                    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code.value), (path.name, node.lineno, code.value)
+                    seen.setdefault(code.value, []).append(f"{path.name}:{node.lineno}")
+    assert len(seen) >= 100
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert [c for c in seen if f"`{c}`" not in readme] == [], "list the new codes in README, Validation"
