@@ -126,10 +126,17 @@ def claim_rows(package: Loaded, lang: str) -> list[dict]:
     subjects = tables["subjects"].by_key("subject_id")
     ranges = {r["claim_id"]: r for r in derived_rows(package, DERIVED / "ranges.csv")}
     fits = {r["claim_id"]: r for r in derived_rows(package, DERIVED / "claim_fit.csv")}
+    # A conflict between two claims links each to the other; one the model found in a claim
+    # alone (an outlier, a claimant's bias) is named by its kind.
     conflicts: dict[str, list[str]] = {}
+    flagged: dict[str, list[str]] = {}
+    conflict_kinds = labels(package, "conflicts", "conflict_type", lang)
     for r in derived_rows(package, DERIVED / "conflicts.csv"):
-        conflicts.setdefault(r["claim_id"], []).append(r["other_claim_id"])
-        conflicts.setdefault(r["other_claim_id"], []).append(r["claim_id"])
+        if r["other_claim_id"]:
+            conflicts.setdefault(r["claim_id"], []).append(r["other_claim_id"])
+            conflicts.setdefault(r["other_claim_id"], []).append(r["claim_id"])
+        else:
+            flagged.setdefault(r["claim_id"], []).append(conflict_kinds[r["conflict_type"]])
     name, label = ("name", "label") if lang == "en" else ("name_es", "label_es")
     quantities, scopes, kinds = (labels(package, "claims", "quantity", lang), labels(package, "claims", "time_scope", lang),
                                  labels(package, "sources", "kind", lang))
@@ -152,7 +159,8 @@ def claim_rows(package: Loaded, lang: str) -> list[dict]:
             "url": source["url"], "host": urlsplit(source["url"]).hostname or "" if source["url"] else "",
             "said_kind": w["quote"] if claim["quote"] else w["paraphrase"], "said": claim["quote"] or claim["paraphrase"],
             "said_lang": source["language"] if claim["quote"] else "en",
-            "fit": treatment(fits.get(claim["claim_id"]), claim, lang), "conflicts": sorted(set(conflicts.get(claim["claim_id"], []))),
+            "fit": "; ".join([treatment(fits.get(claim["claim_id"]), claim, lang)] + flagged.get(claim["claim_id"], [])),
+            "conflicts": sorted(set(conflicts.get(claim["claim_id"], []))),
         })
     return sorted(rows, key=lambda r: (r["earliest"], r["latest"], r["id"]))
 

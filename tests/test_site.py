@@ -95,6 +95,7 @@ def test_every_link_resolves_and_nothing_comes_from_the_network(site):
             assert not urlsplit(resource).scheme, f"{page.relative_to(site)} loads {resource} from the network"
             assert (page.parent / resource).resolve().is_file(), f"{page.relative_to(site)}: {resource} is missing"
         for link in found.links:
+            assert not link.endswith("#"), f"{page.relative_to(site)}: a link to nothing ({link})"
             parts = urlsplit(link)
             if parts.scheme:
                 assert parts.scheme == "https", link
@@ -289,3 +290,15 @@ def test_a_rebuild_removes_what_an_earlier_build_left_and_keeps_the_rest(site):
     assert (root / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert {p for p in site.rglob("*") if p.is_file()} == set(before)
     assert [p for p in before if p.read_bytes() != before[p]] == [], "a second build on the same machine changed bytes"
+
+
+def test_a_claim_the_model_flags_on_its_own_says_so(site):
+    """A model outlier has no other claim to link to: its row names the kind of conflict."""
+    flagged = {r["claim_id"] for r in csv.DictReader(open(REPO / "data" / "derived" / "conflicts.csv", encoding="utf-8"))
+               if r["conflict_type"] == "model_outlier"}
+    assert flagged
+    page = (site / "claims.html").read_text(encoding="utf-8")
+    for claim_id in flagged:
+        row = page[page.index(f'<tr id="{claim_id}"'):]
+        row = row[:row.index("</tr>")]
+        assert "an outlier for the model" in row, claim_id
