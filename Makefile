@@ -22,8 +22,11 @@ VENV_STAMP := $(VENV)/.installed
 INPUTS := datapackage.json $(wildcard data/*.csv) $(wildcard data/texts/*.txt)
 # CORE is what every command and benchmark imports; CLI what a command adds. Each target lists
 # the rest of the code its command imports or reads, as tests/test_wiring.py derives it.
-CORE := $(addprefix estimate/,__init__.py problems.py tables.py numbers.py integrity.py validate.py outputs.py stamps.py)
+CORE := estimate/__init__.py $(addprefix estimate/package/,__init__.py problems.py tables.py numbers.py integrity.py validate.py outputs.py stamps.py)
 CLI := estimate/__main__.py estimate/cli.py
+# Each stage's code, as its commands import it (estimate/<stage>/).
+WORDING := $(addprefix estimate/wording/,__init__.py ranges.py evidence.py)
+MODEL := $(addprefix estimate/model/,__init__.py equations.py sampler.py laplace.py fit.py tolerances.py model.toml reproducibility.toml)
 DERIVED := data/derived
 RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
@@ -46,9 +49,9 @@ FIGURES := figures/README.md $(foreach n,$(FIGURE_NAMES),figures/$(n).csv $(fore
 # the outputs are only touched). make alone goes by modification times, and a fresh clone
 # has new times everywhere: it would refit and rewrite what is already current.
 define run
-@$(PY) -m estimate.stamps check $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2) || { \
+@$(PY) -m estimate.package.stamps check $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2) || { \
   echo "$(PY) -m estimate $(1)"; \
-  $(PY) -m estimate $(1) && $(PY) -m estimate.stamps record $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2); }
+  $(PY) -m estimate $(1) && $(PY) -m estimate.package.stamps record $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2); }
 endef
 
 help: ## List the targets
@@ -66,7 +69,7 @@ $(VENV_STAMP): requirements.txt
 
 figures: $(FIGURES) ## Draw every chart (English and Spanish, PNG and SVG) in figures/, building what it needs
 # One run draws every figure (a grouped target); it needs the fit and the claims' intervals.
-$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) estimate/ranges.py estimate/evidence.py estimate/figures.py estimate/figure_words.py estimate/figure_text.toml
+$(FIGURES) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) $(WORDING) estimate/publish/__init__.py estimate/publish/figures.py estimate/publish/figure_words.py estimate/publish/figure_text.toml
 	$(call run,figures,$(FIGURES))
 
 validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, numbers, dates, hashes
@@ -75,24 +78,24 @@ validate: $(VENV_STAMP) ## Check the data package: schemas, keys, quotes, number
 derived: $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) $(XLSX) ## Build every derived table and the workbook in data/derived/
 
 ranges: $(RANGES) ## Each claim's wording as an interval (data/derived/ranges.csv)
-$(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/ranges.py
+$(RANGES): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/wording/__init__.py estimate/wording/ranges.py
 	$(call run,ranges,$(RANGES))
 
 fit: $(FIT) ## Fit the model: estimates, claimant biases, per-claim diagnostics (data/derived/)
 # One run writes all five files (a grouped target, GNU make >= 4.3).
-$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml
+$(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(WORDING) $(MODEL)
 	$(call run,fit,$(FIT))
 
 conflicts: $(CONFLICTS) ## Literal and model conflicts between claims (data/derived/conflicts.csv)
-$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml estimate/conflicts.py
+$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) $(WORDING) $(MODEL) estimate/compare/__init__.py estimate/compare/conflicts.py
 	$(call run,conflicts,$(CONFLICTS))
 
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)
-$(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) estimate/ranges.py estimate/evidence.py estimate/baselines.py
+$(BASELINES): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(WORDING) estimate/compare/__init__.py estimate/compare/baselines.py
 	$(call run,baselines,$(BASELINES))
 
 xlsx: $(XLSX) ## Every table in one spreadsheet, with a README sheet and the codebook (data/derived/*.xlsx)
-$(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/citation.py estimate/versions.py estimate/workbook.py
+$(XLSX): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(RANGES) $(FIT) $(CONFLICTS) $(BASELINES) CITATION.cff estimate/publish/__init__.py estimate/publish/citation.py estimate/package/versions.py estimate/publish/workbook.py
 	$(call run,xlsx,$(XLSX))
 
 release: $(VENV_STAMP) derived $(XLSX) $(FIGURES) ## The release zip dist/<name>-<version>.zip with SHA256SUMS (same bytes every time)
@@ -123,13 +126,13 @@ check: $(VENV_STAMP) ## What CI runs: validate, the tests, those that refit the 
 	@echo "check passed: valid, tested, and every committed output is what the code makes"
 
 bench: benchmarks/results.md benchmarks/scale.md benchmarks/speed.md ## Calibration, baselines and speed on simulated truth; 100,000 claims at scale (hours; not in make test)
-benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/baselines.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml estimate/simulate.py benchmarks/run.py
+benchmarks/results.md: $(VENV_STAMP) $(INPUTS) $(CORE) $(WORDING) $(MODEL) estimate/compare/__init__.py estimate/compare/baselines.py estimate/compare/simulate.py benchmarks/run.py
 	$(PY) benchmarks/run.py
 
-benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml benchmarks/speed.py
+benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) $(WORDING) $(MODEL) benchmarks/speed.py
 	$(PY) benchmarks/speed.py
 
-benchmarks/scale.md: $(VENV_STAMP) $(CORE) estimate/ranges.py estimate/evidence.py estimate/model.py estimate/sampler.py estimate/laplace.py estimate/model.toml estimate/fit.py estimate/tolerances.py estimate/reproducibility.toml benchmarks/scale.py
+benchmarks/scale.md: $(VENV_STAMP) $(CORE) $(WORDING) $(MODEL) benchmarks/scale.py
 	$(PY) benchmarks/scale.py
 
 requirements: ## Re-pin requirements.txt from requirements.in in a scratch environment

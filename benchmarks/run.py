@@ -1,6 +1,6 @@
 """``make bench``: the fit against simulated truth and calibrated baselines, as of each date.
 
-For every scenario of estimate.simulate — the worlds the model assumes and those it does
+For every scenario of estimate.compare.simulate — the worlds the model assumes and those it does
 not (revisions, a shared undercount, biases wider than the prior, reporting lags, bursts,
 misread hedges, rogue claims, misleading reliability ranks) — and every replicate:
 
@@ -11,7 +11,7 @@ misread hedges, rogue claims, misleading reliability ranks) — and every replic
   from the model's prior given those before, so the band widens as the evidence ages
   (the package publishes no projection; this measures what one would be worth). A
   baseline carries its last figure forward. One compiled sampler serves every date of a
-  replicate: the full design with later claims masked (estimate.fit.restricted).
+  replicate: the full design with later claims masked (estimate.model.fit.restricted).
 - **The full-data smoother**: the fit of every claim, scored every 14 days up to the last
   claim, reported apart: it sees claims published after the days it is scored on.
 
@@ -40,12 +40,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from estimate.baselines import BASELINES, reliability  # noqa: E402
-from estimate.fit import Fit, build_design, chains_for, checked_fit, curve_draws, load_config, part_of, pit_tenths, posterior, restricted  # noqa: E402
-from estimate.outputs import commit  # noqa: E402
-from estimate.ranges import lexicon  # noqa: E402
-from estimate.simulate import SCENARIOS, START, SUBJECT, Claims, Scenario, simulate, truth  # noqa: E402
-from estimate.tables import load  # noqa: E402
+from estimate.compare.baselines import BASELINES, reliability  # noqa: E402
+from estimate.model.fit import Fit, build_design, chains_for, checked_fit, curve_draws, load_config, part_of, pit_tenths, posterior, restricted  # noqa: E402
+from estimate.package.outputs import commit  # noqa: E402
+from estimate.wording.ranges import lexicon  # noqa: E402
+from estimate.compare.simulate import SCENARIOS, START, SUBJECT, Claims, Scenario, simulate, truth  # noqa: E402
+from estimate.package.tables import load  # noqa: E402
 
 QUANTITIES = {"deployed": ("deployed",), "killed": ("killed",), "casualties": ("killed", "wounded")}
 SCORE_DAYS = (90, 150, 210, 270)
@@ -280,7 +280,7 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
              f"Written by `make bench` (`benchmarks/run.py --replicates {args.replicates} --tuning {args.tuning}`) in "
              f"{seconds / 60:.0f} minutes on {__import__('os').cpu_count()} cores. Each scenario: {args.replicates} reporting "
              f"replicates (seeds 0, 100, …) and {args.tuning} tuning replicates (seeds from {TUNING_SEED}), which only "
-             f"calibrate the baselines' widths ({tuning_points} points). The model's settings (`estimate/model.toml`) "
+             f"calibrate the baselines' widths ({tuning_points} points). The model's settings (`estimate/model/model.toml`) "
              "were chosen on the committed package and on the first eight scenarios below (baseline to loose_hedges) of "
              "an earlier version of this benchmark, which scored the smoother only. Two changes followed the first "
              "as-of run of this one (reporting seeds 0 and 100 of every scenario): counts rising at a steady rate "

@@ -6,7 +6,7 @@ hedged phrase ('al menos 3.400', 'unos 12.000'), figures drawn around smooth tru
 with claimant biases and noise. Each stage then runs in its own process, which reports
 its wall time and peak memory (maximum resident set size): validation (files,
 frictionless, integrity), the intervals, and the fit with its estimates — at this size by
-the Laplace approximation (estimate/laplace.py), since NUTS would need hours.
+the Laplace approximation (estimate/model/laplace.py), since NUTS would need hours.
 
 That approximation is then checked against NUTS on a smaller generated package (2,000
 claims, where the fit starts to use it; two subjects, 40 claimants): both fit the same
@@ -34,7 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from estimate.outputs import commit  # noqa: E402
+from estimate.package.outputs import commit  # noqa: E402
 
 # Literal conflicts are left out: they are pairs, so their number (and the output) grows
 # with the square of the claims on one subject; 20,000 noisy claims already give ~500,000.
@@ -154,17 +154,17 @@ def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_s
 
 def scale_config(package) -> dict:
     """The model's configuration, with every generated subject starting on START."""
-    from estimate.fit import load_config
+    from estimate.model.fit import load_config
     subjects = [r["subject_id"] for r in package.tables["subjects"].rows]
     return load_config() | {"start": {s: {"date": START.isoformat(), "basis": "generated"} for s in subjects}}
 
 
 def stage(name: str, root: Path) -> str:
     """Run one stage in this process; returns a line saying what it produced."""
-    from estimate.fit import built_for, estimate_rows, posterior
-    from estimate.ranges import claim_ranges
-    from estimate.tables import load
-    from estimate.validate import validate_package
+    from estimate.model.fit import built_for, estimate_rows, posterior
+    from estimate.wording.ranges import claim_ranges
+    from estimate.package.tables import load
+    from estimate.package.validate import validate_package
     if name == "validate":
         problems = validate_package(root)
         if problems:
@@ -183,8 +183,8 @@ def stage(name: str, root: Path) -> str:
 def compared(n_claims: int) -> dict:
     """NUTS and the Laplace approximation on one small generated package: each one's time,
     and the distance between their published points (|log ratio| of value + 1)."""
-    from estimate.fit import built_for, checked_fit, estimate_rows, posterior
-    from estimate.tables import load
+    from estimate.model.fit import built_for, checked_fit, estimate_rows, posterior
+    from estimate.package.tables import load
     points, seconds, checked = {}, {}, {}
     with tempfile.TemporaryDirectory(prefix="scale-check-") as scratch:
         root = Path(scratch)

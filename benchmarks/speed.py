@@ -7,7 +7,7 @@ and data/), reporting wall time and peak memory (maximum resident set size):
 - ``make fit`` itself (``python -m estimate fit``): the main fit, the four sensitivity runs,
   the as-of series and the exact leave-one-out refits, with every table they publish.
 
-Compiled samplers are cached in the virtual environment (estimate.sampler), so the times are
+Compiled samplers are cached in the virtual environment (estimate.model.sampler), so the times are
 those of a machine that has run the fit before; a first run adds about 25 s per compiled
 sampler. Writes benchmarks/speed.md; exits non-zero, after writing it, if a stage is over
 its budget.
@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from estimate.outputs import commit  # noqa: E402
+from estimate.package.outputs import commit  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import measured  # noqa: E402
@@ -35,8 +35,8 @@ MEMORY_GB = 4.0
 
 def main_fit(root: Path) -> str:
     """The main fit alone, in this process: what it ran and how it converged."""
-    from estimate.fit import built_for, checked_fit, load_config, posterior
-    from estimate.outputs import valid_package
+    from estimate.model.fit import built_for, checked_fit, load_config, posterior
+    from estimate.package.outputs import valid_package
     config = load_config()
     fit = posterior(built_for(valid_package(root), config), config)
     record = checked_fit("main", fit, config).record

@@ -10,7 +10,7 @@ the package as a typed pandas DataFrame::
 
 
 def load(name: str, root=None):
-    """The table ``name`` of the package as a typed DataFrame (estimate.dataframes.load)."""
+    """The table ``name`` of the package as a typed DataFrame (estimate.publish.dataframes.load)."""
     # Imported here so that the command line does not pay for pandas.
-    from estimate.dataframes import load as typed_table
+    from estimate.publish.dataframes import load as typed_table
     return typed_table(name, root)

@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from estimate.outputs import ForeignJournal, UsageError, exclusive, recover
+from estimate.package.outputs import ForeignJournal, UsageError, exclusive, recover
 
 
 def share(text: str) -> float:
@@ -29,31 +29,31 @@ def iso_date(text: str) -> date:
 
 
 COMMANDS = {
-    "validate": ("validate:main", "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
-    "new-source": ("intake:source_main", "archive a new article as the next data/texts/sNNN.txt and print its sources.csv row "
+    "validate": ("package.validate:main", "check the data package: schemas, keys, quotes, numbers, dates and hashes"),
+    "new-source": ("maintain.intake:source_main", "archive a new article as the next data/texts/sNNN.txt and print its sources.csv row "
                                        "(--append adds it, with its resource in datapackage.json, once the package stays valid)"),
-    "new-claim": ("intake:claim_main", "print the claims.csv row for a figure in a source: next id, its sentence, hedge, numbers, "
+    "new-claim": ("maintain.intake:claim_main", "print the claims.csv row for a figure in a source: next id, its sentence, hedge, numbers, "
                                      "dates (--append adds it once the package stays valid)"),
-    "ranges": ("ranges:main", "write each claim's interval to data/derived/ranges.csv"),
-    "fit": ("fit:main", "fit the model: data/derived/estimates.csv, estimates_as_of.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
-    "conflicts": ("conflicts:main", "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
-    "figures": ("figures:main", "draw every chart in English and Spanish, PNG and SVG, in figures/"),
-    "baselines": ("baselines:main", "write the six baseline estimates to data/derived/baselines.csv"),
-    "xlsx": ("workbook:main", "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
-    "release": ("release:main", "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
+    "ranges": ("wording.ranges:main", "write each claim's interval to data/derived/ranges.csv"),
+    "fit": ("model.fit:main", "fit the model: data/derived/estimates.csv, estimates_as_of.csv, claimant_bias.csv, claim_fit.csv and fit.json"),
+    "conflicts": ("compare.conflicts:main", "write the literal and model conflicts between claims to data/derived/conflicts.csv"),
+    "figures": ("publish.figures:main", "draw every chart in English and Spanish, PNG and SVG, in figures/"),
+    "baselines": ("compare.baselines:main", "write the six baseline estimates to data/derived/baselines.csv"),
+    "xlsx": ("publish.workbook:main", "write every table, a README sheet and the codebook to one workbook, data/derived/<name>.xlsx"),
+    "release": ("publish.release:main", "write the release zip dist/<name>-<version>.zip: data, derived tables, workbook, figures, "
                               "documents and SHA256SUMS, the same bytes every time"),
-    "sqlite": ("database:main", "write every table, with its keys and flat views, to one SQLite database dist/<name>.sqlite, "
+    "sqlite": ("publish.database:main", "write every table, with its keys and flat views, to one SQLite database dist/<name>.sqlite, "
                                 "with a Datasette metadata file from the codebook beside it"),
-    "site": ("site:main", "build the website in site/: English and Spanish pages, a claims browser, a page per claimant and "
+    "site": ("publish.site:main", "build the website in site/: English and Spanish pages, a claims browser, a page per claimant and "
                           "source, charts and downloads; open site/index.html, no server needed"),
-    "diff": ("diff:main", "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
+    "diff": ("maintain.diff:main", "say what changed between two versions (package folders or release zips): claims, sources, estimates; "
                             "exit 0 when nothing did, 1 when something did"),
-    "reproduce": ("reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
+    "reproduce": ("maintain.reproduce:main", "rebuild every derived output in memory and compare it with the committed one: bytes, or "
                                     "within each number's tolerance for the fit (README, Reproducibility); exit 1 on any difference"),
-    "bump": ("bump:main", "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
-    "coverage": ("coverage:main", "write the README's coverage table (claimants × quantities: assertions, first and last date) "
+    "bump": ("maintain.bump:main", "give the changes under '## Unreleased' a version: datapackage.json, CITATION.cff and CHANGELOG.md at once"),
+    "coverage": ("maintain.coverage:main", "write the README's coverage table (claimants × quantities: assertions, first and last date) "
                                   "from data/claims.csv"),
-    "cite": ("citation:main", "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
+    "cite": ("publish.citation:main", "print how to cite this version of the package, in APA and BibTeX (from CITATION.cff)"),
 }
 OPTIONS = {
     "new-source": [
@@ -138,7 +138,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-# Commands that change the package: one at a time per folder (estimate.outputs.exclusive).
+# Commands that change the package: one at a time per folder (estimate.package.outputs.exclusive).
 WRITERS = {"new-source", "new-claim", "ranges", "fit", "conflicts", "figures", "baselines", "xlsx", "release", "sqlite", "site", "bump",
            "coverage"}
 

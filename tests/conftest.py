@@ -53,8 +53,8 @@ def package(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def real_main():
     """The main posterior of the committed package, sampled once per test session (about 40 s)."""
-    from estimate import fit
-    from estimate.outputs import valid_package
+    from estimate.model import fit
+    from estimate.package.outputs import valid_package
     config = fit.load_config()
     return fit.posterior(fit.built_for(valid_package(REPO), config), config)
 

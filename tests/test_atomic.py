@@ -20,13 +20,13 @@ from estimate.cli import main
 
 # stage: (extra arguments, a function it calls late, the last file it writes)
 STAGES = {
-    "ranges": ([], "estimate.ranges.claim_ranges", "ranges.csv"),
-    "fit": ([], "estimate.fit.claim_rows", "fit.json"),
-    "conflicts": ([], "estimate.conflicts.model_conflicts", "conflicts.csv"),
-    "baselines": ([], "estimate.baselines.baseline_rows", "baselines.csv"),
-    "xlsx": ([], "estimate.workbook.table_sheet", "dprk-troops-russia-claims.xlsx"),
-    "figures": ([], "estimate.figures.overview_figure", "overview.es.svg"),
-    "release": ([], "estimate.release.zip_bytes", f"dprk-troops-russia-claims-{VERSION}.zip"),
+    "ranges": ([], "estimate.wording.ranges.claim_ranges", "ranges.csv"),
+    "fit": ([], "estimate.model.fit.claim_rows", "fit.json"),
+    "conflicts": ([], "estimate.compare.conflicts.model_conflicts", "conflicts.csv"),
+    "baselines": ([], "estimate.compare.baselines.baseline_rows", "baselines.csv"),
+    "xlsx": ([], "estimate.publish.workbook.table_sheet", "dprk-troops-russia-claims.xlsx"),
+    "figures": ([], "estimate.publish.figures.overview_figure", "overview.es.svg"),
+    "release": ([], "estimate.publish.release.zip_bytes", f"dprk-troops-russia-claims-{VERSION}.zip"),
 }
 
 
@@ -46,8 +46,8 @@ def fit_runs(real_main):
     committed one (an output replaced too early shows), standing in for every run. Every
     claim is left out by importance sampling alone (no Pareto k is too high), which takes
     seconds where the exact refits take minutes; the tables are written the same way."""
-    from estimate import fit
-    from estimate.outputs import valid_package
+    from estimate.model import fit
+    from estimate.package.outputs import valid_package
     config = fit.load_config()
     moved = dataclasses.replace(real_main, chains=dataclasses.replace(real_main.chains, draws=real_main.chains.draws + 0.01))
     sampled_only = config | {"loo": config["loo"] | {"pareto_k_max": float("inf")}}
@@ -60,7 +60,7 @@ def sampled_once(request, monkeypatch):
     if getattr(request.node, "callspec", None) is None or request.node.callspec.params.get("stage") != "fit":
         return
     runs = request.getfixturevalue("fit_runs")
-    monkeypatch.setattr("estimate.fit.runs_for", lambda package, config: runs)
+    monkeypatch.setattr("estimate.model.fit.runs_for", lambda package, config: runs)
 
 
 def snapshot(root: Path) -> dict[str, bytes]:

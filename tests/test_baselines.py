@@ -5,9 +5,9 @@ from datetime import date
 
 import pytest
 
-from estimate.baselines import BASELINES, baseline_rows
-from estimate.evidence import Figure
-from estimate.ranges import Interval
+from estimate.compare.baselines import BASELINES, baseline_rows
+from estimate.wording.evidence import Figure
+from estimate.wording.ranges import Interval
 
 RANK = {"intelligence": 1, "media": 7}
 

@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from conftest import REPO
-from estimate.conflicts import COLUMNS, conflict_type, literal_conflicts
-from estimate.evidence import Figure, figures
-from estimate.ranges import Interval
-from estimate.tables import load
+from estimate.compare.conflicts import COLUMNS, conflict_type, literal_conflicts
+from estimate.wording.evidence import Figure, figures
+from estimate.wording.ranges import Interval
+from estimate.package.tables import load
 
 
 def fig(claim_id, quantity, low, high, earliest, latest=None, scope="cumulative", source="s1", definition=""):

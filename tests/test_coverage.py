@@ -5,9 +5,9 @@ import shutil
 import pytest
 
 from conftest import REPO, set_cell
-from estimate import coverage
+from estimate.maintain import coverage
 from estimate.cli import main
-from estimate.tables import load
+from estimate.package.tables import load
 
 
 def block(readme: str) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, NEXT_PATCH, RELEASED, committed, copy_whole, read_rows, set_cell
-from estimate.outputs import JOURNAL, UsageError, exclusive
+from estimate.package.outputs import JOURNAL, UsageError, exclusive
 
 ARTICLE = REPO / "tests/fixtures/article_s_test.txt"
 # writer: (arguments, a change to the package that gives the writer new contents to write)
@@ -50,13 +50,13 @@ CHILD = textwrap.dedent("""
         real(source, target)
     os.replace = replace
     if os.environ.get("FAKE_FIT"):
-        from estimate import fit
+        from estimate.model import fit
         def fitted(package, config=None):
             paths = [fit.DERIVED / n for n in ("estimates.csv", "estimates_as_of.csv", "claimant_bias.csv", "claim_fit.csv", "fit.json")]
             return fit.Fitted({p: (package.root / p).read_bytes() + b"changed\\n" for p in paths}, {})
         fit.fitted = fitted
     if os.environ.get("FAKE_FIGURES"):
-        from estimate import figures
+        from estimate.publish import figures
         figures.build = lambda package, args: {p.relative_to(package.root): p.read_bytes() + b"changed\\n"
                                                for p in sorted((package.root / figures.FIGURES).iterdir())}
     from estimate.cli import main

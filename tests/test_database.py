@@ -13,8 +13,8 @@ import pytest
 
 from conftest import REPO, copy_whole
 from estimate.cli import main
-from estimate.database import database, metadata
-from estimate.outputs import valid_package
+from estimate.publish.database import database, metadata
+from estimate.package.outputs import valid_package
 
 PACKAGE = valid_package(REPO)
 

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import REPO, set_cell
 from estimate import load
-from estimate.dataframes import LoadError, tables
+from estimate.publish.dataframes import LoadError, tables
 
 
 def test_claims_come_typed_by_their_schema():

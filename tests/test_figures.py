@@ -15,11 +15,11 @@ from matplotlib.collections import PolyCollection
 from matplotlib.text import Annotation
 
 from conftest import REPO
-from estimate import figure_words as fw
-from estimate.figures import (FIGURES, FORMATS, LANGUAGES, MIN_POINTS, OVERVIEW, PALETTE, STYLE, charts, evidence_ends,
+from estimate.publish import figure_words as fw
+from estimate.publish.figures import (FIGURES, FORMATS, LANGUAGES, MIN_POINTS, OVERVIEW, PALETTE, STYLE, charts, evidence_ends,
                               marks, plot_as_of, plot_quantity, quantity_figure, series, styles)
-from estimate.outputs import derived_rows
-from estimate.tables import load
+from estimate.package.outputs import derived_rows
+from estimate.package.tables import load
 
 PACKAGE, _ = load(REPO)
 ESTIMATES = derived_rows(PACKAGE, "data/derived/estimates.csv")
@@ -97,7 +97,7 @@ def test_a_crowded_who_said_chart_has_a_panel_per_country_group_on_one_date_axis
 
 
 def test_open_claims_have_an_arrow_and_stated_ranges_a_bar(ax):
-    from estimate.figures import plot_claims
+    from estimate.publish.figures import plot_claims
     mine = DRAWN
     plot_claims(ax, mine, STYLE_OF, "en")
     arrows = [c for c in ax.get_children() if isinstance(c, Annotation) and c.get_gid() == "open"]

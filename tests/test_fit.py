@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import REPO, read_rows, write_rows
-from estimate.fit import ESTIMATE_COLUMNS, Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
+from estimate.model.fit import ESTIMATE_COLUMNS, Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
     load_config, posterior, quantiles
-from estimate.ranges import lexicon
-from estimate.sampler import leave_one_out_weights
-from estimate.simulate import SCENARIOS, START, SUBJECT, simulate, truth
-from estimate.outputs import table
-from estimate.tables import load
+from estimate.wording.ranges import lexicon
+from estimate.model.sampler import leave_one_out_weights
+from estimate.compare.simulate import SCENARIOS, START, SUBJECT, simulate, truth
+from estimate.package.outputs import table
+from estimate.package.tables import load
 
 CONFIG = load_config()
 
@@ -99,8 +99,8 @@ def test_a_run_resumed_from_the_main_chains_samples_its_own_posterior(real_main)
     """A sensitivity run resumed from the main run's chains (their ends, mass matrices and step
     sizes) and one started afresh sample the same posterior: every published quantity's mean
     agrees within Monte Carlo error, and the resumed one is not the main run's."""
-    from estimate.fit import watched
-    from estimate.sampler import mean_mcse
+    from estimate.model.fit import watched
+    from estimate.model.sampler import mean_mcse
     built = built_for(load(REPO)[0], CONFIG, "wide", "directional")
     resumed, fresh = posterior(built, CONFIG, real_main), posterior(built, CONFIG)
     (x_r, _), (x_f, _), (x_m, _) = (watched(f, CONFIG) for f in (resumed, fresh, real_main))
@@ -160,7 +160,7 @@ def test_leave_one_out_weights_give_the_posterior_without_the_claim():
     ([(1.0, 1.0)], [0.0] * 9 + [1.0]),                              # above everything predicted: the top tenth
 ])
 def test_the_pit_histogram_spreads_each_claim_over_its_span(spans, tenths):
-    from estimate.fit import pit_tenths
+    from estimate.model.fit import pit_tenths
     assert pit_tenths(spans) == pytest.approx(tenths, abs=1e-3)
 
 
@@ -172,7 +172,7 @@ def test_the_published_leave_one_out_pit_agrees_with_the_tail_and_the_histogram(
         low, high, tail = float(r["loo_pit_low"]), float(r["loo_pit_high"]), float(r["loo_tail_probability"])
         assert 0 <= low <= high <= 1, r["claim_id"]
         assert tail == pytest.approx(min(1 - low, high), abs=2e-3), r["claim_id"]  # the tail is the nearer end
-    from estimate.fit import pit_tenths
+    from estimate.model.fit import pit_tenths
     record = json.loads((REPO / "data/derived/fit.json").read_text())["runs"]["leave_one_out"]
     spans = [(float(r["loo_pit_low"]), float(r["loo_pit_high"])) for r in rows]
     assert record["pit_tenths"] == pytest.approx(pit_tenths(spans), abs=0.01)
@@ -181,7 +181,7 @@ def test_the_published_leave_one_out_pit_agrees_with_the_tail_and_the_histogram(
 def test_an_importance_weighted_mean_of_slowly_mixing_draws_has_an_honest_error():
     """Draws that mix slowly (autocorrelation 0.95: some 40 draws per independent one) give
     a mean whose error the independent-draws formula puts at a sixth of the truth."""
-    from estimate.fit import weighted
+    from estimate.model.fit import weighted
     rng = np.random.default_rng(5)
     chains, n, rho = 4, 1000, 0.95
 
@@ -242,10 +242,10 @@ def test_a_malformed_as_of_date_is_refused_plainly():
 
 def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(package):
     from conftest import set_cell
-    from estimate.evidence import figures
-    from estimate.fit import observations
-    from estimate.ranges import claim_ranges
-    from estimate.validate import validate_package
+    from estimate.wording.evidence import figures
+    from estimate.model.fit import observations
+    from estimate.wording.ranges import claim_ranges
+    from estimate.package.validate import validate_package
     set_cell(package, "claims", "c026", "status", "retracted")
     set_cell(package, "claims", "c026", "status_reason", "0.2.1: test retraction")
     assert validate_package(package) == []
@@ -261,10 +261,10 @@ def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_con
     """'8,000 still fighting in Kursk' is not the total sent: read as deployed, it would pull
     the curve down and conflict with every total above it."""
     from conftest import set_cell
-    from estimate.conflicts import conflict_type
-    from estimate.evidence import figures
-    from estimate.fit import observations
-    from estimate.validate import validate_package
+    from estimate.compare.conflicts import conflict_type
+    from estimate.wording.evidence import figures
+    from estimate.model.fit import observations
+    from estimate.package.validate import validate_package
     set_cell(package, "claims", "c023", "time_scope", "present")
     assert validate_package(package) == []
     loaded, _ = load(package)
@@ -279,8 +279,8 @@ def test_a_rise_over_fewer_days_than_a_knot_is_kept_out_of_the_fit_and_one_over_
     """c075: 50 killed in the battles of 14-17 December 2024. A curve straight between knots 28
     days apart would read three days' toll as a steady rate, about 470 a month."""
     from conftest import set_cell
-    from estimate.fit import observations
-    from estimate.validate import validate_package
+    from estimate.model.fit import observations
+    from estimate.package.validate import validate_package
     loaded, _ = load(package)
     used, unused = observations(loaded, CONFIG)
     assert "c075" not in {o.claim_id for o in used}
@@ -293,7 +293,7 @@ def test_a_rise_over_fewer_days_than_a_knot_is_kept_out_of_the_fit_and_one_over_
 
 
 def test_as_of_dates_are_period_ends_before_the_latest_source_and_its_date():
-    from estimate.fit import as_of_dates
+    from estimate.model.fit import as_of_dates
     published = [date(2024, 10, 17), date(2025, 4, 28), date(2025, 4, 26), date(2026, 2, 20)]
     assert as_of_dates(published, 3) == [date(2024, 12, 31), date(2025, 3, 31), date(2025, 6, 30), date(2025, 9, 30),
                                          date(2025, 12, 31), date(2026, 2, 20)]

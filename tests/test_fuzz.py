@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from conftest import REPO
 from estimate.cli import main
-from estimate.tables import load
-from estimate.validate import validate_package
+from estimate.package.tables import load
+from estimate.package.validate import validate_package
 
 PACKAGE, _ = load(REPO)
 TABLES = {r["path"]: [f["name"] for f in r["schema"]["fields"]] for r in PACKAGE.table_resources()}

@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO, copy_whole, read_rows, set_cell, write_rows
 from estimate.cli import main
-from estimate.diff import UNPACK_LIMIT
+from estimate.maintain.diff import UNPACK_LIMIT
 
 
 def snapshot(root: Path) -> dict:

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from estimate.integrity import contains_wording, precision_of
+from estimate.package.integrity import contains_wording, precision_of
 
 
 @pytest.mark.parametrize("earliest, latest, precision", [

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from estimate import fit, laplace, model, sampler
-from estimate.outputs import UsageError
-from estimate.tables import load
+from estimate.model import equations, fit, laplace, sampler
+from estimate.package.outputs import UsageError
+from estimate.package.tables import load
 
 CONFIG = fit.load_config()
 
@@ -23,7 +23,7 @@ def full():
 
 @pytest.fixture(scope="module")
 def start(full):
-    return model.whitened_point(full.design, fit.starting_point(full, CONFIG))
+    return equations.whitened_point(full.design, fit.starting_point(full, CONFIG))
 
 
 def test_the_hessian_is_the_curvature_of_the_potential(full, start):
@@ -45,7 +45,7 @@ def test_the_draws_are_normal_around_the_mode_with_the_inverse_hessian_as_covari
     assert np.sqrt(scaled @ scaled) <= a.mode_distance   # the Newton decrement: how far the mode still is
     chains = laplace.run(full.design, start, np.random.SeedSequence(3), sampler.settings(CONFIG), a)
     assert chains.method == laplace.METHOD and chains.draws.shape[:2] == (CONFIG["sampler"]["chains"], CONFIG["sampler"]["samples"])
-    z = np.array([model.whitened_point(full.design, x) for x in chains.pooled])
+    z = np.array([equations.whitened_point(full.design, x) for x in chains.pooled])
     standard = (z - centre) @ factor   # standard normal if the covariance is the Hessian's inverse
     n = len(standard)
     assert np.max(np.abs(standard.mean(axis=0))) < 5 / np.sqrt(n)
@@ -68,7 +68,7 @@ def test_from_claims_from_claims_on_the_fit_is_the_approximation_and_says_so(ful
 def test_a_mode_that_is_not_reached_is_refused_with_what_to_do(full, start):
     design = jax.tree.map(jnp.asarray, full.design)
     impossible = laplace.Settings(**CONFIG["approximation"] | {"mode_distance": 1e-300, "hessians_max": 1})
-    with pytest.raises(UsageError, match=r"did not reach the posterior mode.*after 1 Hessian\(s\).*claims_from in estimate/model.toml"):
+    with pytest.raises(UsageError, match=r"did not reach the posterior mode.*after 1 Hessian\(s\).*claims_from in estimate/model/model.toml"):
         laplace.mode(design, start, impossible)
 
 
@@ -86,7 +86,7 @@ def test_a_hessian_that_is_not_positive_definite_sends_lbfgs_on_and_never_draws_
     scaled = np.linalg.solve(factor, laplace.gradient_at(design, centre))
     assert np.sqrt(scaled @ scaled) <= a.mode_distance
     monkeypatch.setattr(laplace, "precision_factor", lambda *args: None)
-    with pytest.raises(UsageError, match=r"not positive definite.*claims_from in estimate/model.toml"):
+    with pytest.raises(UsageError, match=r"not positive definite.*claims_from in estimate/model/model.toml"):
         laplace.mode(design, start, a)
 
 

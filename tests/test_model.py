@@ -8,8 +8,8 @@ import pytest
 from scipy.stats import norm
 
 from conftest import REPO
-from estimate import fit, model
-from estimate.tables import load
+from estimate.model import equations, fit
+from estimate.package.tables import load
 
 CONFIG = fit.load_config()
 
@@ -26,7 +26,7 @@ def full(package):
 
 
 def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float:
-    """The model of estimate/model.py's docstring, written out claim by claim with scipy."""
+    """The model of estimate/model/equations.py's docstring, written out claim by claim with scipy."""
     d, layout = built.design, built.layout
     knots, t = np.zeros(layout.n_knots), 0
     for c, curve in enumerate(layout.curves):
@@ -35,10 +35,10 @@ def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float
             total += np.log1p(np.exp(x[t]))
             knots[layout.offsets[c] + 1 + j] = total
             t += 1
-    at_knots = np.expm1(np.minimum(knots, model.MAX_LOG_COUNT))
+    at_knots = np.expm1(np.minimum(knots, equations.MAX_LOG_COUNT))
     counts = [(1 - w) * at_knots[k] + w * at_knots[k + 1] for k, w in layout.probe_rows]
     n_shape = d.n_shape
-    sigma = CONFIG["noise"]["sigma_floor"] + np.exp(min(x[-1], model.MAX_RHO))
+    sigma = CONFIG["noise"]["sigma_floor"] + np.exp(min(x[-1], equations.MAX_RHO))
     share, scale = CONFIG["noise"]["outlier_share"], CONFIG["noise"]["outlier_scale"]
     log_lik = 0.0
     for i, o in enumerate(built.obs):
@@ -67,11 +67,11 @@ def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float
 
 def test_the_density_is_the_model_written_out_claim_by_claim(full):
     rng = np.random.default_rng(1)
-    start = model.whitened_point(full.design, fit.starting_point(full, CONFIG))
+    start = equations.whitened_point(full.design, fit.starting_point(full, CONFIG))
     for _ in range(5):
         z = start + 0.3 * rng.standard_normal(len(start))
-        x = np.asarray(model.position(full.design, z))
-        assert float(model.potential(full.design, z)) == pytest.approx(reference_potential(full, x, z), rel=1e-9)
+        x = np.asarray(equations.position(full.design, z))
+        assert float(equations.potential(full.design, z)) == pytest.approx(reference_potential(full, x, z), rel=1e-9)
 
 
 @pytest.mark.parametrize("za, zb", [(-1.0, 2.0), (0.5, 0.7), (8.0, 9.0), (-9.0, -8.0), (30.0, 31.0), (-31.0, -30.0),
@@ -81,21 +81,21 @@ def test_the_mass_of_an_interval_is_the_normal_mass_in_either_tail(za, zb):
     from scipy.special import log_ndtr
     expected = log_ndtr(-za) + np.log(-np.expm1(log_ndtr(-zb) - log_ndtr(-za))) if za > 0 else \
         log_ndtr(zb) + np.log(-np.expm1(log_ndtr(za) - log_ndtr(zb)))
-    assert float(model.log_mass(np.array(za), np.array(zb))) == pytest.approx(expected, rel=1e-12)
+    assert float(equations.log_mass(np.array(za), np.array(zb))) == pytest.approx(expected, rel=1e-12)
 
 
 def test_whitening_is_a_change_of_variables_and_back(full):
     x = fit.starting_point(full, CONFIG)
-    z = model.whitened_point(full.design, x)
-    assert np.allclose(np.asarray(model.position(full.design, z)), x, atol=1e-10)
+    z = equations.whitened_point(full.design, x)
+    assert np.allclose(np.asarray(equations.position(full.design, z)), x, atol=1e-10)
 
 
 def test_the_derivatives_are_finite_far_from_every_claim(full):
     """Far out in a tail, a formula chosen by jnp.where must not leak its neighbour's NaN."""
     import jax
-    gradient = jax.jit(jax.grad(model.potential, argnums=1))
+    gradient = jax.jit(jax.grad(equations.potential, argnums=1))
     rng = np.random.default_rng(0)
-    start = model.whitened_point(full.design, fit.starting_point(full, CONFIG))
+    start = equations.whitened_point(full.design, fit.starting_point(full, CONFIG))
     for _ in range(100):
         assert np.all(np.isfinite(gradient(full.design, start + 3 * rng.standard_normal(len(start)))))
 
@@ -115,7 +115,7 @@ def test_a_masked_design_is_the_smaller_design_exactly(package, full):
     def full_point(x_part):
         x = np.zeros(full.design.n_params)
         x[columns] = x_part
-        return model.whitened_point(masked, x)
-    smaller = [float(model.potential(part.design, model.whitened_point(part.design, x))) for x in points]
-    larger = [float(model.potential(masked, full_point(x))) for x in points]
+        return equations.whitened_point(masked, x)
+    smaller = [float(equations.potential(part.design, equations.whitened_point(part.design, x))) for x in points]
+    larger = [float(equations.potential(masked, full_point(x))) for x in points]
     assert np.allclose(np.diff(larger), np.diff(smaller), rtol=1e-9, atol=1e-9)

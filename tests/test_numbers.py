@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import REPO, read_rows
-from estimate.numbers import UnreadableNumber, numerals_from_rows, read_numbers
+from estimate.package.numbers import UnreadableNumber, numerals_from_rows, read_numbers
 
 rows = read_rows(REPO / "data/numerals.csv")
 NUMERALS = numerals_from_rows(dict(zip(rows[0], r)) for r in rows[1:])

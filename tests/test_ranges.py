@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from conftest import REPO, set_cell
-from estimate.ranges import Interval, UnknownHedge, claim_interval, claim_ranges, interval, lexicon, step
-from estimate.tables import Row, load
+from estimate.wording.ranges import Interval, UnknownHedge, claim_interval, claim_ranges, interval, lexicon, step
+from estimate.package.tables import Row, load
 
 PACKAGE, _ = load(REPO)
 MAIN, NARROW, WIDE = (lexicon(PACKAGE, name) for name in ("main", "narrow", "wide"))

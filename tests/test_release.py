@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, CREATED, RELEASED, VERSION, NEXT_MINOR, committed, copy_whole, set_cell
-from estimate import release
-from estimate.tables import load
+from estimate.publish import release
+from estimate.package.tables import load
 
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
 FOLDER = f"{DESCRIPTOR['name']}-{DESCRIPTOR['version']}"

@@ -1,4 +1,4 @@
-"""The reproducibility contract (estimate/reproducibility.toml; README, "Reproducibility").
+"""The reproducibility contract (estimate/model/reproducibility.toml; README, "Reproducibility").
 
 Committed outputs are what the code makes from the committed inputs: the same bytes, or
 the fit's numbers within each one's tolerance — here, with other CPU kernels and another
@@ -19,8 +19,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO, read_rows, set_cell, write_rows
-from estimate import fit, stamps, tolerances
-from estimate.reproduce import compare_bytes, compare_fitted, reproduce, stale
+from estimate.model import fit, tolerances
+from estimate.package import stamps
+from estimate.maintain.reproduce import compare_bytes, compare_fitted, reproduce, stale
 
 TABLES = ["ranges.csv", "estimates.csv", "estimates_as_of.csv", "claimant_bias.csv", "claim_fit.csv", "fit.json", "conflicts.csv",
           "baselines.csv"]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from conftest import REPO
-from estimate.ranges import lexicon
-from estimate.simulate import START, Scenario, simulate, truth
-from estimate.tables import load
+from estimate.wording.ranges import lexicon
+from estimate.compare.simulate import START, Scenario, simulate, truth
+from estimate.package.tables import load
 
 HEDGES = lexicon(load(REPO)[0])
 EXACT = Scenario("exact", claims=200, bias_sd=0.0, noise_sd=0.0, relay_share=0.0, month_share=0.0, unattributed_share=0.0,

@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from conftest import REPO, copy_whole
-from estimate.site import highlighted
+from estimate.publish.site import highlighted
 
 STEM = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))["name"]
 
@@ -159,13 +159,13 @@ def test_hostile_words_in_the_package_are_shown_as_text(tmp_path):
 
 
 def test_the_estimates_table_stops_at_the_evidence(site):
-    from estimate.figures import evidence_ends
-    from estimate.outputs import valid_package
+    from estimate.publish.figures import evidence_ends
+    from estimate.package.outputs import valid_package
     package = valid_package(REPO)
     fits = list(csv.DictReader(open(REPO / "data" / "derived" / "claim_fit.csv", encoding="utf-8")))
     ends = evidence_ends(package, fits)
     page = (site / "index.html").read_text(encoding="utf-8")
-    from estimate import figure_words as fw
+    from estimate.publish import figure_words as fw
     for quantity in ("killed", "deployed"):
         assert fw.day(ends[quantity], "en") in page
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO
-from estimate.workbook import codebook_rows, path_for, table_resources
+from estimate.publish.workbook import codebook_rows, path_for, table_resources
 
 DESCRIPTOR = json.loads((REPO / "datapackage.json").read_text(encoding="utf-8"))
 RESOURCES = table_resources(DESCRIPTOR)
@@ -223,7 +223,7 @@ def test_workbook_cells_are_typed_in_the_file_itself():
 def test_wrapped_readme_rows_are_tall_enough_to_show_their_text():
     """Spreadsheets do not grow a row for wrapped text when opening a file: each paragraph's
     row must be tall enough for its lines, counting a column of width w as w characters."""
-    from estimate.workbook import LINE_HEIGHT, README_WIDTH
+    from estimate.publish.workbook import LINE_HEIGHT, README_WIDTH
     with zipfile.ZipFile(WORKBOOK) as book:
         readme = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
         shared = ET.fromstring(book.read("xl/sharedStrings.xml"))

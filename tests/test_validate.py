@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, get_cell, read_rows, set_cell, write_rows
-from estimate.validate import validate_package
+from estimate.package.validate import validate_package
 
 CLAIMS, SOURCES, HEDGES, CLAIMANTS = "data/claims.csv", "data/sources.csv", "data/hedges.csv", "data/claimants.csv"
 

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from conftest import REPO, RELEASED, VERSION, NEXT_MINOR, NEXT_PATCH, CREATED, released_changelog, set_cell
-from estimate import citation, versions
-from estimate.tables import load
+from estimate.publish import citation
+from estimate.package import versions
+from estimate.package.tables import load
 
 SCHEMA = json.loads((REPO / "tests/schemas/cff-1.2.0.json").read_text(encoding="utf-8"))
 

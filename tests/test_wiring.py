@@ -72,8 +72,8 @@ def test_a_failed_run_leaves_every_committed_output_in_place(tmp_path):
     (copy / ".venv/.installed").touch()
     outputs = sorted((copy / "data/derived").iterdir())
     before = {p.name: p.read_bytes() for p in outputs}
-    stale = os.stat(copy / "estimate/fit.py").st_mtime + 10
-    os.utime(copy / "estimate/fit.py", (stale, stale))   # newer than every output: the fit must run
+    stale = os.stat(copy / "estimate/model/fit.py").st_mtime + 10
+    os.utime(copy / "estimate/model/fit.py", (stale, stale))   # newer than every output: the fit must run
     result = subprocess.run(["make", "fit", "PY=false"], cwd=copy, capture_output=True, text=True)
     assert result.returncode != 0
     assert {p.name: p.read_bytes() for p in sorted((copy / "data/derived").iterdir())} == before
@@ -121,32 +121,51 @@ PACKAGE_CODE = REPO / "estimate"
 READ_BESIDE = re.compile(r'"([A-Za-z_]+\.(?:toml|html|css|js))"')
 
 
+def module_file(dotted: str) -> Path | None:
+    """estimate.model.fit → estimate/model/fit.py; estimate.model → its __init__.py."""
+    base = REPO.joinpath(*dotted.split("."))
+    return next((p for p in (base.with_suffix(".py"), base / "__init__.py") if p.is_file()), None)
+
+
+def with_packages(dotted: str) -> set[str]:
+    """A module and every package above it: importing estimate.model.fit runs
+    estimate/__init__.py and estimate/model/__init__.py first."""
+    parts = dotted.split(".")
+    return {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+
+
 def estimate_imports(path: Path) -> set[str]:
-    """The estimate modules a file imports, wherever in it (imports inside functions too)."""
+    """The estimate modules a file imports, wherever in it (imports inside functions too),
+    as dotted names with the packages they run on the way."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module == "estimate":
-            found |= {a.name for a in node.names if (PACKAGE_CODE / f"{a.name}.py").is_file()}
-        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("estimate."):
-            found.add(node.module.split(".")[1])
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "estimate":
+            found |= with_packages(node.module)
+            # from estimate.model import fit: fit is a module; from estimate.model.fit import x: x is not
+            found |= {f"{node.module}.{a.name}" for a in node.names if module_file(f"{node.module}.{a.name}")}
         elif isinstance(node, ast.Import):
-            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("estimate.")}
-    return found
+            found |= {m for a in node.names if a.name.split(".")[0] == "estimate" for m in with_packages(a.name)}
+    return {m for m in found if module_file(m)}
 
 
 def code_needed(start: Path) -> set[str]:
     """Every file of estimate/ a script or module runs or reads: its imports, theirs, and
     the files they read beside them (configuration, words, templates)."""
-    modules, todo = set(), list(estimate_imports(start)) + ([start.stem] if start.parent == PACKAGE_CODE else [])
+    inside = start.is_relative_to(PACKAGE_CODE)
+    own = ".".join(start.relative_to(REPO).with_suffix("").parts) if inside else None
+    modules, todo = set(), list(estimate_imports(start)) + (list(with_packages(own)) if own else [])
     while todo:
         module = todo.pop()
         if module not in modules:
             modules.add(module)
-            todo += estimate_imports(PACKAGE_CODE / f"{module}.py")
-    needed = {f"estimate/{m}.py" for m in modules}
+            # estimate/__init__.py only offers load() to people in Python: no command calls it.
+            todo += estimate_imports(module_file(module)) if module != "estimate" else []
+    needed = set()
     for module in modules:
-        for name in READ_BESIDE.findall((PACKAGE_CODE / f"{module}.py").read_text(encoding="utf-8")):
-            needed |= {str(p.relative_to(REPO)) for p in (PACKAGE_CODE / name, PACKAGE_CODE / "web" / name) if p.is_file()}
+        path = module_file(module)
+        needed.add(str(path.relative_to(REPO)))
+        for name in READ_BESIDE.findall(path.read_text(encoding="utf-8")):
+            needed |= {str(p.relative_to(REPO)) for p in (path.parent / name, path.parent / "web" / name) if p.is_file()}
     return needed
 
 
@@ -176,10 +195,9 @@ def test_each_target_lists_exactly_the_code_its_command_runs():
         if command:
             module = COMMANDS[command.group(1)][0].split(":")[0]
             # The command line runs through the package's entry points before the module itself.
-            needed = code_needed(PACKAGE_CODE / f"{module}.py") | code_needed(PACKAGE_CODE / "__main__.py") \
-                | {"estimate/__init__.py", "estimate/__main__.py"}
+            needed = code_needed(module_file(f"estimate.{module}")) | code_needed(PACKAGE_CODE / "__main__.py")
         elif script:
-            needed = code_needed(REPO / script.group(1)) | {"estimate/__init__.py", script.group(1)}
+            needed = code_needed(REPO / script.group(1)) | {script.group(1)}
         else:
             continue
         listed = {p for p in prerequisites if p.startswith("estimate/") or p == (script.group(1) if script else None)}
