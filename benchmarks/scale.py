@@ -199,7 +199,8 @@ def compared(n_claims: int) -> dict:
                                "sampler": config["sampler"] | {"metric": metric}}
             started = time.perf_counter()
             fit = posterior(built, chosen)
-            points[method] = np.array([r[3:6] for r in estimate_rows(fit, [], chosen, None).rows], dtype=float)
+            points[method] = np.array([[r["value_low"], r["value_central"], r["value_high"]]
+                                       for r in estimate_rows(fit, [], chosen, None).rows], dtype=float)
             seconds[method] = time.perf_counter() - started
             checked[method] = checked_fit(method, fit, chosen)
     nuts, approx = points["nuts"], points["laplace"]

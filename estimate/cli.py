@@ -7,7 +7,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from estimate.package.outputs import ForeignJournal, UsageError, exclusive, recover
+from estimate.package.outputs import ForeignJournal, UsageError, exclusive, recover, refusal
 
 
 def share(text: str) -> float:
@@ -17,7 +17,8 @@ def share(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a share — write it as 0.1 or 10% (more than 0, at most 100%)")
+        raise argparse.ArgumentTypeError(refusal(f"{text!r} is not a share — write it as 0.1 or 10% (more than 0, at most 100%)",
+                                                 "argument-not-a-share"))
     return value
 
 
@@ -25,7 +26,8 @@ def iso_date(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date — write it as YYYY-MM-DD, e.g. 2025-05-01") from None
+        raise argparse.ArgumentTypeError(refusal(f"{text!r} is not a date — write it as YYYY-MM-DD, e.g. 2025-05-01",
+                                                 "argument-not-a-date")) from None
 
 
 COMMANDS = {
@@ -153,8 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     # Each command's module is imported only when it runs: matplotlib, scipy and
     # frictionless take seconds to import, and most commands need one of them at most.
     if args.root.exists() and not args.root.is_dir():
-        print(f"--root {args.root} is a file, not a folder — give the package folder, the one that holds datapackage.json",
-              file=sys.stderr)
+        print(refusal(f"--root {args.root} is a file, not a folder — give the package folder, the one that holds datapackage.json",
+                      "root-is-a-file"), file=sys.stderr)
         return 2
     module, function = args.run.split(":")
     run = getattr(importlib.import_module(f"estimate.{module}"), function)

@@ -110,3 +110,10 @@ def set_cell(root: Path, table: str, key: str, column: str, value: str) -> int:
 def get_cell(root: Path, table: str, key: str, column: str) -> str:
     rows = read_rows(root / "data" / f"{table}.csv")
     return next(r for r in rows if r[0] == key)[rows[0].index(column)]
+
+
+def refusal_code(stderr: str) -> str | None:
+    """The code a command's refusal ends with ('… nothing was written. [output-not-csv]'):
+    tests match on it, never on the sentence, which may be reworded."""
+    found = re.search(r" \[([a-z0-9]+(?:-[a-z0-9]+)*)\]\n?\Z", stderr)
+    return found and found.group(1)

@@ -52,7 +52,7 @@ def fit_runs(real_main):
     moved = dataclasses.replace(real_main, chains=dataclasses.replace(real_main.chains, draws=real_main.chains.draws + 0.01))
     sampled_only = config | {"loo": config["loo"] | {"pareto_k_max": float("inf")}}
     left_out = fit.leave_one_out(fit.built_for(valid_package(REPO), config), real_main, sampled_only)
-    return fit.Runs(moved, [moved] * len(fit.SENSITIVITY), [(date(2025, 12, 31), moved)], left_out)
+    return fit.Runs(moved, [moved] * len(fit.sensitivity_runs(fit.load_config())), [(date(2025, 12, 31), moved)], left_out)
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +77,7 @@ def test_bad_data_changes_nothing(built, stage, capsys):
     set_cell(built, "claims", "c007", "stated_value", "trescientos")
     before = snapshot(built)
     assert run(stage, built) == 1
-    assert "nothing was written" in capsys.readouterr().err
+    assert any(line.startswith("data/claims.csv row 8, column stated_value: ") for line in capsys.readouterr().err.splitlines())
     assert snapshot(built) == before
 
 
@@ -126,5 +126,5 @@ def test_a_full_disk_while_writing_the_last_output_changes_nothing(built, stage,
     assert run(stage, built) == 1
     assert refused, f"the stage never wrote {last}"
     err = capsys.readouterr().err
-    assert "No space left on device" in err and "nothing was changed" in err
+    assert err.endswith("[output-not-written]\n") and "No space left on device" in err
     assert snapshot(built) == before

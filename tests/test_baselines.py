@@ -6,14 +6,14 @@ from datetime import date
 import pytest
 
 from estimate.compare.baselines import BASELINES, baseline_rows
-from estimate.wording.evidence import Figure
+from estimate.wording.evidence import Assertion
 from estimate.wording.ranges import Interval
 
 RANK = {"intelligence": 1, "media": 7}
 
 
 def fig(claim_id, claimant, kind, low, high, day):
-    return Figure(claim_id=claim_id, source_id="s1", claimant_id=claimant, claimant=claimant, claimant_kind=kind,
+    return Assertion(claim_id=claim_id, source_id="s1", claimant_id=claimant, claimant=claimant, claimant_kind=kind,
                   subject_id="dprk_forces", subject="North Korean forces", quantity="killed", time_scope="cumulative",
                   casualty_definition="", earliest=date.fromisoformat(day), latest=date.fromisoformat(day), precision="day",
                   count=Interval(low, high), words="")
@@ -82,4 +82,4 @@ def test_open_figures_leave_the_high_open():
 def test_every_baseline_at_every_date():
     rows = baseline_rows(SERIES, RANK)
     assert len(rows) == 3 * len(BASELINES)
-    assert {(r[2].isoformat(), r[3]) for r in rows} == {(d, m) for d in ("2025-01-01", "2025-02-01", "2025-03-01") for m in BASELINES}
+    assert {(r["date"].isoformat(), r["method"]) for r in rows} == {(d, m) for d in ("2025-01-01", "2025-02-01", "2025-03-01") for m in BASELINES}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import copy_whole
+from conftest import copy_whole, refusal_code
 from estimate.cli import main
 
 OUTSIDE = "../outside.csv"
@@ -67,7 +67,8 @@ def test_a_folder_in_place_of_a_table_is_named_as_such(package, capsys):
     (package / "data/hedges.csv").unlink()
     (package / "data/hedges.csv").mkdir()
     assert main(["validate", "--root", str(package)]) == 1
-    assert "].path: 'data/hedges.csv' is a folder, not a file — name the table's file, or restore it" in capsys.readouterr().err
+    assert any(line.startswith("datapackage.json column resources[") and ".path: 'data/hedges.csv'" in line
+               and line.endswith("[resource-path-folder]") for line in capsys.readouterr().err.splitlines())
 
 
 def test_a_symlink_that_leaves_the_folder_is_refused(package, capsys):
@@ -76,29 +77,32 @@ def test_a_symlink_that_leaves_the_folder_is_refused(package, capsys):
     (package / "data/claims.csv").unlink()
     os.symlink(target, package / "data/claims.csv")
     assert main(["validate", "--root", str(package)]) == 1
-    assert "'data/claims.csv' is not a file inside the package folder" in capsys.readouterr().err
+    assert any(".path: 'data/claims.csv'" in line and line.endswith("[resource-path-outside]")
+               for line in capsys.readouterr().err.splitlines())
 
 
-@pytest.mark.parametrize("output, says", [
-    ("data/claims.csv", "--output data/claims.csv is a file of the package, and an input is never an output"),
-    ("datapackage.json", "--output datapackage.json is not a .csv file name — ranges writes a CSV table"),
-    ("CITATION.cff", "--output CITATION.cff is not a .csv file name"),
-    (".stamps/fit.json", "--output .stamps/fit.json is not a .csv file name"),
-    ("data/derived/estimates.csv", "--output data/derived/estimates.csv is a file of the package"),
-    (OUTSIDE, "../outside.csv is not a file inside the package folder"),
-    ("/tmp/ranges-anywhere.csv", "/tmp/ranges-anywhere.csv is not a file inside the package folder"),
-    ("data", "data is not a file inside the package folder"),
+@pytest.mark.parametrize("output, refused", [
+    ("data/claims.csv", "output-is-an-input"),
+    ("datapackage.json", "output-not-csv"),
+    ("CITATION.cff", "output-not-csv"),
+    (".stamps/fit.json", "output-not-csv"),
+    ("data/derived/estimates.csv", "output-is-an-input"),
+    (OUTSIDE, "output-outside-package"),
+    ("/tmp/ranges-anywhere.csv", "output-outside-package"),
+    ("data", "output-outside-package"),
 ])
-def test_an_output_is_never_an_input_nor_outside_the_folder(package, output, says, capsys):
+def test_an_output_is_never_an_input_nor_outside_the_folder(package, output, refused, capsys):
     before = files(package, package.parent)
     assert main(["ranges", "--lexicon", "wide", "--output", output, "--root", str(package)]) == 2
-    assert says in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert refusal_code(err) == refused and output in err and err.count("\n") == 1
     assert files(package, package.parent) == before and not Path("/tmp/ranges-anywhere.csv").exists()
 
 
 def test_the_wide_lexicon_never_replaces_the_main_ranges(package, capsys):
     before = files(package, package.parent)
     assert main(["ranges", "--lexicon", "wide", "--output", "data/derived/ranges.csv", "--root", str(package)]) == 2
+    assert refusal_code(capsys.readouterr().err) == "output-is-an-input"
     assert files(package, package.parent) == before
 
 
@@ -107,6 +111,7 @@ def test_an_output_through_a_link_that_leaves_the_folder_is_refused(package, cap
     away.mkdir()
     os.symlink(away, package / "data/derived/linked")
     assert main(["ranges", "--lexicon", "wide", "--output", "data/derived/linked/r.csv", "--root", str(package)]) == 2
+    assert refusal_code(capsys.readouterr().err) == "output-outside-package"
     assert not any(away.iterdir())
 
 
@@ -136,22 +141,29 @@ def not_a_number(path: Path) -> None:
     path.write_text(lines[0] + ",".join(cells) + "\n" + "".join(lines[2:]), encoding="utf-8")
 
 
-@pytest.mark.parametrize("table, damage, command, says", [
-    ("claim_fit.csv", truncate_mid_row, "conflicts", "data/derived/claim_fit.csv row"),
-    ("claim_fit.csv", cut_to_two_columns, "conflicts", "data/derived/claim_fit.csv row 1, column used_in_fit: the required column"),
-    ("claimant_bias.csv", lambda p: p.unlink(), "conflicts", "data/derived/claimant_bias.csv is missing — run 'make derived'"),
-    ("estimates.csv", cut_to_two_columns, "figures", "data/derived/estimates.csv row 1, column date: the required column"),
-    ("estimates.csv", not_a_number, "figures", "data/derived/estimates.csv row 2, column value_low: 'many' is not a valid integer"),
-    ("estimates_as_of.csv", truncate_mid_row, "xlsx", "data/derived/estimates_as_of.csv row"),
-    ("estimates.csv", not_a_number, "xlsx", "column value_low: 'many' is not a valid integer"),
+@pytest.mark.parametrize("table, damage, command, problem, refused", [
+    ("claim_fit.csv", truncate_mid_row, "conflicts", ("data/derived/claim_fit.csv row", None), "derived-table-not-ours"),
+    ("claim_fit.csv", cut_to_two_columns, "conflicts", ("data/derived/claim_fit.csv row 1, column used_in_fit:", "column-missing"),
+     "derived-table-not-ours"),
+    ("claimant_bias.csv", lambda p: p.unlink(), "conflicts", None, "derived-table-missing"),
+    ("estimates.csv", cut_to_two_columns, "figures", ("data/derived/estimates.csv row 1, column date:", "column-missing"),
+     "derived-table-not-ours"),
+    ("estimates.csv", not_a_number, "figures", ("data/derived/estimates.csv row 2, column value_low:", "type-error"),
+     "derived-table-not-ours"),
+    ("estimates_as_of.csv", truncate_mid_row, "xlsx", ("data/derived/estimates_as_of.csv row", None), "derived-table-not-ours"),
+    ("estimates.csv", not_a_number, "xlsx", ("data/derived/estimates.csv row 2, column value_low:", "type-error"),
+     "derived-table-not-ours"),
 ])
-def test_a_damaged_derived_table_is_refused_by_the_stage_that_reads_it(tmp_path, table, damage, command, says, capsys):
+def test_a_damaged_derived_table_is_refused_by_the_stage_that_reads_it(tmp_path, table, damage, command, problem, refused, capsys):
     root = copy_whole(tmp_path / "package")
     damage(root / "data/derived" / table)
     before = files(root, root)
     assert main([command, "--root", str(root)]) == 2
     err = capsys.readouterr().err
-    assert says in err and "nothing was written" in err and "Traceback" not in err
+    assert refusal_code(err) == refused and "Traceback" not in err
+    if problem:
+        where, code = problem
+        assert any(line.startswith(where) and (code is None or line.endswith(f"[{code}]")) for line in err.splitlines()), err
     assert files(root, root) == before
 
 
@@ -168,17 +180,17 @@ def temporary_link_out(root: Path) -> None:
 
 JOURNALS = {
     "writing: deletes an input": (lambda r: planted(r, {"state": "writing", "moves": [["data/claims.csv", "data/derived/ranges.csv"]]}),
-                                  "move 1 is not from a temporary file to the file it stands for beside it"),
+                                  "journal-move-not-a-commit"),
     "renaming: one input over another": (lambda r: planted(r, {"state": "renaming", "moves": [["README.md", "datapackage.json"]]}),
-                                         "move 1 is not from a temporary file to the file it stands for beside it"),
+                                         "journal-move-not-a-commit"),
     "renaming: a temporary of another file": (lambda r: planted(r, {"state": "renaming", "moves": [["data/.hedges.csv.1.tmp", "data/claims.csv"]]}),
-                                              "move 1 is not from a temporary file"),
-    "a temporary that links out": (temporary_link_out, "move 1 leads outside the package folder"),
-    "not a record": (lambda r: planted(r, [1, 2]), "it does not hold a state ('writing' or 'renaming') and a list of moves"),
-    "an unknown state": (lambda r: planted(r, {"state": "done", "moves": []}), "it does not hold a state"),
-    "not JSON": (lambda r: planted(r, "{"), "it cannot be read as JSON"),
-    "a folder": (lambda r: (r / ".estimate-journal.json").mkdir(), "it is not a file"),
-    "a folder for its temporary": (lambda r: (r / ".estimate-journal.json.tmp").mkdir(), ".estimate-journal.json.tmp: it is not a file"),
+                                              "journal-move-not-a-commit"),
+    "a temporary that links out": (temporary_link_out, "journal-move-outside"),
+    "not a record": (lambda r: planted(r, [1, 2]), "journal-not-a-record"),
+    "an unknown state": (lambda r: planted(r, {"state": "done", "moves": []}), "journal-not-a-record"),
+    "not JSON": (lambda r: planted(r, "{"), "journal-not-json"),
+    "a folder": (lambda r: (r / ".estimate-journal.json").mkdir(), "journal-not-a-file"),
+    "a folder for its temporary": (lambda r: (r / ".estimate-journal.json.tmp").mkdir(), "journal-not-a-file"),
 }
 
 
@@ -187,20 +199,19 @@ JOURNALS = {
 def test_a_journal_the_toolkit_did_not_write_is_refused_with_nothing_touched(package, case, command, capsys):
     """A package from someone else may hold a file by the journal's name: followed, it would
     rename or delete the package's own files, even under a command that only reads."""
-    plant, says = JOURNALS[case]
+    plant, refused = JOURNALS[case]
     plant(package)
     before = files(package, package.parent)
     assert main([command, "--root", str(package)]) == 2
     err = capsys.readouterr().err
-    assert says in err and err.endswith("so it is not a journal of an interrupted command of this toolkit — delete it and "
-                                        "run the command again; nothing was changed.\n") and err.count("\n") == 1
+    assert refusal_code(err) == refused and err.startswith(str(package / ".estimate-journal.json")) and err.count("\n") == 1
     assert files(package, package.parent) == before
 
 
 def test_a_file_given_as_the_package_folder_is_a_sentence(package, capsys):
     assert main(["validate", "--root", str(package / "datapackage.json")]) == 2
-    assert capsys.readouterr().err == (f"--root {package / 'datapackage.json'} is a file, not a folder — give the package folder, "
-                                       "the one that holds datapackage.json\n")
+    err = capsys.readouterr().err
+    assert refusal_code(err) == "root-is-a-file" and str(package / "datapackage.json") in err and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("name, rel", [("outside", "../../../etc/hostname"), ("absolute", "/etc/hostname"), ("a folder", "data"),

@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from conftest import REPO, set_cell
+from conftest import REPO, refusal_code, set_cell
 from estimate.maintain import coverage
 from estimate.cli import main
 from estimate.package.tables import load
@@ -39,7 +39,7 @@ def test_a_relay_or_a_retracted_claim_is_not_an_assertion_and_the_command_rewrit
 def test_a_readme_without_its_markers_is_left_as_it_is(package, capsys):
     (package / "README.md").write_text("# A README with no table\n", encoding="utf-8")
     assert main(["coverage", "--root", str(package)]) == 2
-    assert "must hold the line" in capsys.readouterr().err
+    assert refusal_code(capsys.readouterr().err) == "readme-markers-missing"
     assert (package / "README.md").read_text(encoding="utf-8") == "# A README with no table\n"
 
 
@@ -47,4 +47,4 @@ def test_a_readme_without_its_markers_is_left_as_it_is(package, capsys):
 def test_each_claim_lands_in_its_quantity_column(claim, column):
     loaded, _ = load(REPO)
     row = next(c for c in loaded.tables["claims"].rows if c["claim_id"] == claim)
-    assert coverage.COLUMNS[coverage.column_of(row)][2] == column
+    assert coverage.COLUMNS[coverage.column_of(row)].heading == column

@@ -174,9 +174,10 @@ def test_two_appends_at_once_give_two_claims_with_two_ids(tmp_path):
 def test_a_writer_gives_up_with_a_sentence_when_the_wait_is_over(tmp_path):
     root = copy_whole(tmp_path / "package")
     with exclusive(root):
-        with pytest.raises(UsageError, match="another command has been changing the package"):
+        with pytest.raises(UsageError) as refused:
             with exclusive(root, wait=0.3):
                 pass
+    assert refused.value.code == "package-busy"
 
 
 def test_readers_do_not_wait_for_a_writer(tmp_path):

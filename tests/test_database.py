@@ -38,11 +38,18 @@ def test_every_table_is_there_with_every_row(db):
         assert db.execute(f'SELECT count(*) FROM "{resource["name"]}"').fetchone()[0] == lines, resource["name"]
 
 
+def pragma(db, query: str) -> list[dict]:
+    """A PRAGMA's rows by column name (SQLite documents them by name, not position)."""
+    cursor = db.execute(query)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
 def test_keys_are_declared_and_hold(db):
-    primary = [row[1] for row in db.execute("PRAGMA table_info(claims)") if row[5]]
+    primary = [row["name"] for row in pragma(db, "PRAGMA table_info(claims)") if row["pk"]]
     assert primary == ["claim_id"]
-    assert [row[1] for row in db.execute("PRAGMA table_info(ranges)") if row[5]] == ["claim_id", "lexicon"]
-    targets = {(row[2], row[3]) for row in db.execute("PRAGMA foreign_key_list(claims)")}
+    assert [row["name"] for row in pragma(db, "PRAGMA table_info(ranges)") if row["pk"]] == ["claim_id", "lexicon"]
+    targets = {(row["table"], row["from"]) for row in pragma(db, "PRAGMA foreign_key_list(claims)")}
     assert {("sources", "source_id"), ("claimants", "claimant_id"), ("claims", "origin_id")} <= targets
     assert db.execute("PRAGMA foreign_key_check").fetchall() == []
     with pytest.raises(sqlite3.IntegrityError):

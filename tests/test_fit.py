@@ -11,14 +11,14 @@ from itertools import groupby
 import numpy as np
 import pytest
 
-from conftest import REPO, read_rows, write_rows
-from estimate.model.fit import ESTIMATE_COLUMNS, Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
-    load_config, posterior, quantiles
+from conftest import REPO, read_rows, refusal_code, write_rows
+from estimate.model.fit import Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
+    load_config, posterior, quantiles, sensitivity_runs
 from estimate.wording.ranges import lexicon
 from estimate.model.sampler import leave_one_out_weights
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, simulate, truth
-from estimate.package.outputs import table
-from estimate.package.tables import load
+from estimate.package.outputs import UsageError, table
+from estimate.package.tables import columns, load
 
 CONFIG = load_config()
 
@@ -65,9 +65,9 @@ def test_casualties_are_killed_plus_wounded_in_every_draw(real_main):
 def test_losses_are_zero_before_their_onset_and_estimates_end_at_their_own_last_claim(real_main):
     rows = estimate_rows(real_main, [], CONFIG, None).rows
     for quantity in ("killed", "wounded", "casualties"):
-        mine = [r for r in rows if r[1] == quantity]
-        assert mine[0][2] == date.fromisoformat(CONFIG["onset"][SUBJECT]["losses"]["date"]) and mine[0][4] == 0
-        assert mine[-1][2] == max(o.middle for o in real_main.obs if o.quantity == quantity)
+        mine = [r for r in rows if r["quantity"] == quantity]
+        assert mine[0]["date"] == date.fromisoformat(CONFIG["onset"][SUBJECT]["losses"]["date"]) and mine[0]["value_central"] == 0
+        assert mine[-1]["date"] == max(o.middle for o in real_main.obs if o.quantity == quantity)
 
 
 def published():
@@ -218,8 +218,8 @@ def test_only_at_least_claims_leave_the_band_open_and_say_so():
     fit = posterior(build_design([observation("c1", 600, math.inf), observation("c2", 1000, math.inf, "2025-05-01")], {}, CONFIG,
                                  "neutral"), CONFIG)
     rows = estimate_rows(fit, [], CONFIG, None).rows
-    assert rows and all(r[5] is None and r[6] is True for r in rows)
-    assert "open upward" in rows[-1][-1]
+    assert rows and all(r["value_high"] is None and r["high_is_open"] is True for r in rows)
+    assert "open upward" in rows[-1]["caveat"]
 
 
 def test_as_of_writes_the_rows_of_the_as_of_method_beside_the_main_estimates(package):
@@ -231,18 +231,18 @@ def test_as_of_writes_the_rows_of_the_as_of_method_beside_the_main_estimates(pac
     written = package / f"data/derived/estimates_as_of_{known_by}.csv"
     loaded, _ = load(package)
     then = as_of_fit(loaded, CONFIG, built_for(loaded, CONFIG), known_by)  # how estimates_as_of.csv is made
-    assert written.read_bytes() == table(ESTIMATE_COLUMNS, estimate_rows(then, [], CONFIG, known_by).rows)
+    assert written.read_bytes() == table(columns(loaded.descriptor, "estimates_as_of"), estimate_rows(then, [], CONFIG, known_by).rows)
     assert {p.name: p.read_bytes() for p in (package / "data/derived").iterdir() if p != written} == derived
 
 
 def test_a_malformed_as_of_date_is_refused_plainly():
     result = subprocess.run([sys.executable, "-m", "estimate", "fit", "--as-of", "2025-13-01"], cwd=REPO, capture_output=True, text=True)
-    assert result.returncode == 2 and "'2025-13-01' is not a date — write it as YYYY-MM-DD" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "argument-not-a-date") and "--as-of" in result.stderr
 
 
 def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(package):
     from conftest import set_cell
-    from estimate.wording.evidence import figures
+    from estimate.wording.evidence import assertions
     from estimate.model.fit import observations
     from estimate.wording.ranges import claim_ranges
     from estimate.package.validate import validate_package
@@ -251,7 +251,7 @@ def test_a_retracted_claim_keeps_its_range_but_leaves_the_evidence_and_the_fit(p
     assert validate_package(package) == []
     loaded, _ = load(package)
     assert "c026" in {r["claim_id"] for r in claim_ranges(loaded)}
-    assert "c026" not in {f.claim_id for f in figures(loaded)}
+    assert "c026" not in {f.claim_id for f in assertions(loaded)}
     used, unused = observations(loaded, CONFIG)
     assert "c026" not in {o.claim_id for o in used}
     assert unused["c026"].startswith("retracted")
@@ -262,7 +262,7 @@ def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_con
     the curve down and conflict with every total above it."""
     from conftest import set_cell
     from estimate.compare.conflicts import conflict_type
-    from estimate.wording.evidence import figures
+    from estimate.wording.evidence import assertions
     from estimate.model.fit import observations
     from estimate.package.validate import validate_package
     set_cell(package, "claims", "c023", "time_scope", "present")
@@ -271,8 +271,9 @@ def test_troops_present_at_a_date_are_kept_out_of_the_deployed_curve_and_the_con
     used, unused = observations(loaded, CONFIG)
     assert "c023" not in {o.claim_id for o in used}
     assert unused["c023"].startswith("troops present at a date")
-    present = next(f for f in figures(loaded) if f.claim_id == "c023")
-    assert all(conflict_type(present, other) is None and conflict_type(other, present) is None for other in figures(loaded))
+    present = next(f for f in assertions(loaded) if f.claim_id == "c023")
+    assert all(conflict_type(present, other, CONFIG["conflicts"]["near_days"]) is None
+               and conflict_type(other, present, CONFIG["conflicts"]["near_days"]) is None for other in assertions(loaded))
 
 
 def test_a_rise_over_fewer_days_than_a_knot_is_kept_out_of_the_fit_and_one_over_a_knot_is_used(package):
@@ -299,3 +300,12 @@ def test_as_of_dates_are_period_ends_before_the_latest_source_and_its_date():
                                          date(2025, 12, 31), date(2026, 2, 20)]
     assert as_of_dates([date(2025, 3, 31)], 3) == [date(2025, 3, 31)]  # a period's last day is the latest source's: once
     assert as_of_dates([date(2025, 1, 15), date(2025, 3, 1)], 1) == [date(2025, 1, 31), date(2025, 2, 28), date(2025, 3, 1)]
+
+
+def test_the_sensitivity_runs_are_those_model_toml_lists_and_a_misspelt_prior_is_refused():
+    assert sensitivity_runs(CONFIG) == [(lexicon, bias) for lexicon in CONFIG["sensitivity"]["lexicons"]
+                                        for bias in CONFIG["sensitivity"]["bias_priors"]]
+    misspelt = CONFIG | {"sensitivity": CONFIG["sensitivity"] | {"bias_priors": ["neutral", "directionl"]}}
+    with pytest.raises(UsageError) as refused:
+        sensitivity_runs(misspelt)
+    assert refused.value.code == "model-bias-prior-unknown" and "'directionl'" in refused.value.message

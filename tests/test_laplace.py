@@ -60,7 +60,7 @@ def test_from_claims_from_claims_on_the_fit_is_the_approximation_and_says_so(ful
     approximated = fit.posterior(full, at)
     assert approximated.chains.method == laplace.METHOD
     rows = fit.estimate_rows(approximated, [], at, None).rows
-    assert {r[fit.ESTIMATE_COLUMNS.index("method")] for r in rows} == {laplace.METHOD}
+    assert {r["method"] for r in rows} == {laplace.METHOD}
     record = fit.checked_fit("main", approximated, at).record
     assert record["method"] == laplace.METHOD and "integration_steps_per_draw" not in record
 
@@ -68,8 +68,9 @@ def test_from_claims_from_claims_on_the_fit_is_the_approximation_and_says_so(ful
 def test_a_mode_that_is_not_reached_is_refused_with_what_to_do(full, start):
     design = jax.tree.map(jnp.asarray, full.design)
     impossible = laplace.Settings(**CONFIG["approximation"] | {"mode_distance": 1e-300, "hessians_max": 1})
-    with pytest.raises(UsageError, match=r"did not reach the posterior mode.*after 1 Hessian\(s\).*claims_from in estimate/model/model.toml"):
+    with pytest.raises(UsageError) as refused:
         laplace.mode(design, start, impossible)
+    assert refused.value.code == "approximation-mode-not-reached"
 
 
 def test_a_hessian_that_is_not_positive_definite_sends_lbfgs_on_and_never_draws_from_it(full, start, monkeypatch):
@@ -86,8 +87,9 @@ def test_a_hessian_that_is_not_positive_definite_sends_lbfgs_on_and_never_draws_
     scaled = np.linalg.solve(factor, laplace.gradient_at(design, centre))
     assert np.sqrt(scaled @ scaled) <= a.mode_distance
     monkeypatch.setattr(laplace, "precision_factor", lambda *args: None)
-    with pytest.raises(UsageError, match=r"not positive definite.*claims_from in estimate/model/model.toml"):
+    with pytest.raises(UsageError) as refused:
         laplace.mode(design, start, a)
+    assert refused.value.code == "approximation-curvature-not-positive"
 
 
 @pytest.mark.refit
@@ -105,13 +107,14 @@ def test_nuts_in_the_coordinates_the_hessian_whitens_samples_the_same_posterior(
     assert varies.sum() > 50 and z.max() < 4.5, z.max()
 
 
-@pytest.mark.parametrize("section, change, says", [
-    ("sampler", {"metric": "hesian"}, r"\[sampler\] metric 'hesian' is not one of prior, hessian"),
-    ("sampler", {"chain": 4}, r"\[sampler\] must set exactly chains, warmup, samples"),
-    ("approximation", {"claims_form": 2000}, r"\[approximation\] must set exactly claims_from"),
+@pytest.mark.parametrize("section, change, refused", [
+    ("sampler", {"metric": "hesian"}, "model-metric-unknown"),
+    ("sampler", {"chain": 4}, "model-settings-incomplete"),
+    ("approximation", {"claims_form": 2000}, "model-settings-incomplete"),
 ])
-def test_a_misspelt_setting_is_a_sentence_not_a_default(section, change, says):
+def test_a_misspelt_setting_is_a_sentence_not_a_default(section, change, refused):
     """A metric the sampler does not know once meant "prior" without a word."""
     config = CONFIG | {section: CONFIG[section] | change}
-    with pytest.raises(UsageError, match=says):
+    with pytest.raises(UsageError) as caught:
         (sampler.settings if section == "sampler" else laplace.settings)(config)
+    assert caught.value.code == refused and f"[{section}]" in caught.value.message

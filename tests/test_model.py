@@ -37,8 +37,8 @@ def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float
             t += 1
     at_knots = np.expm1(np.minimum(knots, equations.MAX_LOG_COUNT))
     counts = [(1 - w) * at_knots[k] + w * at_knots[k + 1] for k, w in layout.probe_rows]
-    n_shape = d.n_shape
-    sigma = CONFIG["noise"]["sigma_floor"] + np.exp(min(x[-1], equations.MAX_RHO))
+    named = equations.unpack(d, x)
+    sigma = CONFIG["noise"]["sigma_floor"] + np.exp(min(named.rho, equations.MAX_RHO))
     share, scale = CONFIG["noise"]["outlier_share"], CONFIG["noise"]["outlier_scale"]
     log_lik = 0.0
     for i, o in enumerate(built.obs):
@@ -47,7 +47,7 @@ def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float
             a = sum(s * counts[p] for r, p, s in zip(d.plus_eval, d.plus_probe, d.plus_sign) if r == e)
             b = sum(counts[p] for r, p in zip(d.den_eval, d.den_probe) if r == e)
             ms.append(np.log1p(max(a, 0.0)) - np.log1p(b))
-        bias = x[n_shape + d.bias[i]] if d.bias[i] >= 0 else 0.0
+        bias = named.beta[d.bias[i]] if d.bias[i] >= 0 else 0.0
         s = np.sqrt(sigma**2 + d.tau[i] ** 2 + np.var(ms))
         mu = np.mean(ms) + bias
 

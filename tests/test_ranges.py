@@ -9,7 +9,7 @@ import sys
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import REPO, set_cell
+from conftest import REPO, set_cell, refusal_code
 from estimate.wording.ranges import Interval, UnknownHedge, claim_interval, claim_ranges, interval, lexicon, step
 from estimate.package.tables import Row, load
 
@@ -144,7 +144,7 @@ def test_sensitivity_lexicon_goes_to_standard_output():
 
 def test_unknown_lexicon_is_refused():
     result = run("ranges", "--lexicon", "loose", "--output", "-")
-    assert result.returncode == 2 and "'loose' is not a lexicon — use one of: main, narrow, wide" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "lexicon-unknown") and "main, narrow, wide" in result.stderr
 
 
 def test_invalid_input_writes_nothing(package):
@@ -152,5 +152,6 @@ def test_invalid_input_writes_nothing(package):
     target = package / "data/derived/ranges.csv"
     before = target.read_bytes()
     result = run("ranges", "--root", str(package))
-    assert result.returncode == 1 and "column hedge_id: 'roughly'" in result.stderr
+    assert result.returncode == 1 and any(line.startswith("data/claims.csv row 3, column hedge_id: ") and line.endswith("[foreign-key]")
+                                          for line in result.stderr.splitlines())
     assert target.read_bytes() == before

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, CREATED, RELEASED, VERSION, NEXT_MINOR, committed, copy_whole, set_cell
+from conftest import REPO, CREATED, RELEASED, VERSION, NEXT_MINOR, committed, copy_whole, set_cell, refusal_code
 from estimate.publish import release
 from estimate.package.tables import load
 
@@ -121,8 +121,8 @@ def test_a_working_tree_that_differs_from_its_commit_is_not_released(built_copy,
     set_cell(built_copy, "claims", "c011", "note", "A corrected note.")
     (built_copy / "figures/extra.png").write_bytes(b"not committed")
     result = build(built_copy, tmp_path / "dist")
-    assert result.returncode == 2
-    assert "cannot release: 2 file(s) differ from the last commit (data/claims.csv, figures/extra.png)" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "release-uncommitted-changes")
+    assert "(data/claims.csv, figures/extra.png)" in result.stderr
     assert not (tmp_path / "dist").exists()
 
 
@@ -140,14 +140,14 @@ def test_a_link_among_the_figures_never_reaches_the_zip(built_copy, tmp_path):
 
 def test_a_release_is_written_only_inside_the_package_folder(built_copy, tmp_path):
     result = build(built_copy, tmp_path / "elsewhere")
-    assert result.returncode == 2 and "is not a file inside the package folder" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "output-outside-package")
     assert not (tmp_path / "elsewhere").exists()
 
 
 def test_a_folder_that_is_not_a_checkout_is_not_released(tmp_path):
     root = copy_whole(tmp_path / "package")
     result = build(root, tmp_path / "dist")
-    assert result.returncode == 2 and "is not a git checkout" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "release-not-a-git-checkout")
 
 
 def test_a_version_that_disagrees_is_not_released(built_copy, tmp_path):
@@ -155,8 +155,9 @@ def test_a_version_that_disagrees_is_not_released(built_copy, tmp_path):
     cff.write_text(cff.read_text(encoding="utf-8").replace(f'version: "{VERSION}"', f'version: "{NEXT_MINOR}"'), encoding="utf-8")
     committed(built_copy)
     result = build(built_copy, tmp_path / "dist")
-    assert result.returncode == 2
-    assert f"CITATION.cff: version is '{NEXT_MINOR}' but datapackage.json's version is '{VERSION}'" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "release-not-ready")
+    assert any(line.startswith("CITATION.cff: version ") and line.endswith("[citation-disagrees]")
+               for line in result.stderr.splitlines())
     assert not (tmp_path / "dist").exists()
 
 
@@ -166,7 +167,7 @@ def test_changes_waiting_under_unreleased_are_not_released_as_the_old_version(bu
                    encoding="utf-8")
     committed(built_copy)
     result = build(built_copy, built_copy / "dist")
-    assert result.returncode == 2 and "'## Unreleased' lists 1 change(s)" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "release-not-ready") and "[unreleased-changes]" in result.stderr
 
 
 def test_a_released_version_is_never_rebuilt_with_other_contents(built_copy):
@@ -175,7 +176,7 @@ def test_a_released_version_is_never_rebuilt_with_other_contents(built_copy):
     set_cell(built_copy, "claims", "c011", "note", "A corrected note.")
     committed(built_copy)
     result = build(built_copy, built_copy / "dist")
-    assert result.returncode == 2 and f"already holds a different {VERSION}" in result.stderr
+    assert (result.returncode, refusal_code(result.stderr)) == (2, "release-version-changed")
 
 
 # ---------------------------------------------------------------- the public zip, without the archived texts

@@ -166,7 +166,8 @@ def test_workbook_has_readme_and_codebook_first(workbook_sheets):
 
 
 def test_accented_text_is_exercised(workbook_sheets):
-    quotes = [row[24]["text"] for row in workbook_sheets["claims"][1:] if len(row) > 24]
+    header = [c["text"] for c in workbook_sheets["claims"][0]]
+    quotes = [row[header.index("quote")]["text"] for row in workbook_sheets["claims"][1:] if len(row) > header.index("quote")]
     assert any(ch in q for q in quotes for ch in "áéíóúñü")
 
 

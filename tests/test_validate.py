@@ -252,8 +252,8 @@ VARIANTS = {
     "published in 2099": cell("sources", "s004", "published_date_latest", "2099-01-01", "published-in-future"),
     "dated before the full-scale invasion": cell("sources", "s000", "published_date_earliest", "2021-01-01", "constraint-error"),
     "bare CR line ending": edit_bytes("data/claims.csv", lambda b: b.replace(b"\n", b"\r", 1), 1, "status_reason", "csv-bare-cr"),
-    "NFD duplicate of a wording": edit_csv("hedges", lambda rows: rows[3].__setitem__(2, rows[3][2] + "|ma\u0301s de"), 5, "phrases_es",
-                                           "hedge-wording-repeated"),
+    "NFD duplicate of a wording": edit_csv("hedges", lambda rows: rows[3].__setitem__(rows[0].index("phrases_es"), rows[3][
+        rows[0].index("phrases_es")] + "|ma\u0301s de"), 5, "phrases_es", "hedge-wording-repeated"),
     "share of a planned deployment": cell("claims", "c010", "base_claim_id", "c021", "base-claim-planned"),
     "share of a later figure": cell("claims", "c010", "base_claim_id", "c020", "base-claim-later"),
     "a numeral in capitals": cell("numerals", "dos", "word", "DOS", "constraint-error"),
@@ -382,19 +382,45 @@ def test_validate_json_gives_machines_each_problem_as_a_record(package):
     assert {p: p.read_bytes() for p in package.rglob("*") if p.is_file()} == before
 
 
-def test_every_problem_the_code_can_report_has_a_stable_code():
-    """Each Problem built in estimate/ names its kind with a literal code (or passes on one
-    it was given), in lower-case words joined by hyphens."""
+def literal_codes(kinds: dict[str, int | str]) -> dict[str, list[str]]:
+    """Each code estimate/ passes to a constructor in ``kinds`` (its name → the position or
+    keyword of the code), with where: every call must pass one, and a literal code is lower-
+    case words joined by hyphens."""
     import ast
     seen = {}
-    for path in sorted((REPO / "estimate").glob("*.py")):
+    for path in sorted((REPO / "estimate").rglob("*.py")):
+        where = path.relative_to(REPO)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Problem":
-                code = next((k.value for k in node.keywords if k.arg == "code"), None)
-                assert code is not None, f"{path.name} line {node.lineno}: a Problem without a code"
-                if isinstance(code, ast.Constant):
-                    assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code.value), (path.name, node.lineno, code.value)
-                    seen.setdefault(code.value, []).append(f"{path.name}:{node.lineno}")
+            name = getattr(node, "func", None) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None))
+            if not isinstance(node, ast.Call) or name not in kinds:
+                continue
+            slot = kinds[name]
+            code = next((k.value for k in node.keywords if k.arg == slot), None) if isinstance(slot, str) \
+                else (node.args[slot] if len(node.args) > slot else None)
+            assert code is not None, f"{where} line {node.lineno}: a {name}(...) without a code"
+            if isinstance(code, ast.Constant):
+                assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", code.value), (str(where), node.lineno, code.value)
+                seen.setdefault(code.value, []).append(f"{where}:{node.lineno}")
+    return seen
+
+
+def test_every_problem_the_code_can_report_has_a_stable_code():
+    """Each Problem built in estimate/ names its kind with a literal code (or passes on one
+    it was given), in lower-case words joined by hyphens, listed in README, Validation."""
+    seen = literal_codes({"Problem": "code"})
     assert len(seen) >= 100
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    assert [c for c in seen if f"`{c}`" not in readme] == [], "list the new codes in README, Validation"
+    validation = readme.split("## Validation")[1].split("\n## ")[0]
+    assert [c for c in seen if f"`{c}`" not in validation] == [], "list the new codes in README, Validation"
+
+
+def test_every_refusal_of_a_command_has_a_stable_code():
+    """What a command refuses to do (a wrong argument, a missing derived table, a journal it
+    did not write, a release not ready…) carries a literal code too, listed in README,
+    Refusals; scripts and the tests match on it, never on the wording."""
+    seen = literal_codes({"UsageError": "code", "LoadError": "code", "foreign": 2, "refusal": 1})
+    assert len(seen) >= 60
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    refusals = readme.split("### Refusals")[1].split("\n## ")[0]
+    assert [c for c in seen if f"`{c}`" not in refusals] == [], "list the new codes in README, Refusals"
+    assert not set(seen) & set(literal_codes({"Problem": "code"})), "a refusal's code is not also a problem's"

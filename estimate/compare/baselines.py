@@ -15,14 +15,12 @@ from itertools import groupby
 import numpy as np
 from scipy.optimize import isotonic_regression
 
-from estimate.wording.evidence import Figure, figures
+from estimate.wording.evidence import Assertion, assertions
 from estimate.package.outputs import DERIVED, run_writer, table
-from estimate.package.tables import Loaded
+from estimate.package.tables import Loaded, columns
 
 OUTPUT = DERIVED / "baselines.csv"
 POOL_LEVELS = (0.05, 0.5, 0.95)
-COLUMNS = ["subject_id", "quantity", "date", "method", "value_low", "value_central", "value_high", "high_is_open",
-           "figures_used", "claimants_used"]
 
 
 @dataclass(frozen=True)
@@ -45,17 +43,17 @@ def log_midpoint(low: float, high: float) -> float:
     return low if math.isinf(high) else min(max(unlog((log(low) + log(high)) / 2), low), high)
 
 
-def central(figure: Figure) -> float:
+def central(figure: Assertion) -> float:
     return log_midpoint(figure.count.low, figure.count.high)
 
 
-def as_estimate(figure: Figure) -> Estimate:
+def as_estimate(figure: Assertion) -> Estimate:
     return Estimate(figure.count.low, central(figure), figure.count.high)
 
 
-def latest_per_claimant(known: list[Figure]) -> list[Figure]:
+def latest_per_claimant(known: list[Assertion]) -> list[Assertion]:
     """Each claimant's most recent figure (by date, then claim id)."""
-    latest: dict[str, Figure] = {}
+    latest: dict[str, Assertion] = {}
     for figure in sorted(known, key=lambda f: (f.middle, f.claim_id)):
         latest[figure.claimant_id] = figure
     return list(latest.values())
@@ -132,7 +130,7 @@ BASELINES = {
 }
 
 
-def baseline_rows(evidence: list[Figure], rank: dict[str, int]) -> list[list]:
+def baseline_rows(evidence: list[Assertion], rank: dict[str, int]) -> list[dict]:
     """Every baseline at every figure's date, for each (subject, quantity) series of cumulative figures."""
     cumulative = sorted((f for f in evidence if f.time_scope == "cumulative"),
                         key=lambda f: (f.subject_id, f.quantity, f.middle, f.claim_id))
@@ -147,9 +145,11 @@ def baseline_rows(evidence: list[Figure], rank: dict[str, int]) -> list[list]:
                 assert estimate.low <= estimate.central and (method == "literal_envelope" or estimate.central <= estimate.high), \
                     f"{method} on {subject} {quantity} at {day}: {estimate} is out of order"
                 # Estimates of a count of people are given in whole people.
-                rows.append([subject, quantity, day, method, round(estimate.low), round(estimate.central),
-                             estimate.high if math.isinf(estimate.high) else round(estimate.high),
-                             math.isinf(estimate.high), len(known), len({f.claimant_id for f in known})])
+                rows.append({"subject_id": subject, "quantity": quantity, "date": day, "method": method,
+                             "value_low": round(estimate.low), "value_central": round(estimate.central),
+                             "value_high": estimate.high if math.isinf(estimate.high) else round(estimate.high),
+                             "high_is_open": math.isinf(estimate.high), "figures_used": len(known),
+                             "claimants_used": len({f.claimant_id for f in known})})
     return rows
 
 
@@ -158,7 +158,7 @@ def reliability(package: Loaded) -> dict[str, int]:
 
 
 def build(package: Loaded, args):
-    return {OUTPUT: table(COLUMNS, baseline_rows(figures(package), reliability(package)))}
+    return {OUTPUT: table(columns(package.descriptor, "baselines"), baseline_rows(assertions(package), reliability(package)))}
 
 
 def main(args) -> int:

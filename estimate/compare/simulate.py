@@ -20,7 +20,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from estimate.wording.evidence import Figure, middle
+from estimate.wording.evidence import Assertion, middle
 from estimate.model.fit import Observation, date_points, landing, load_config, on_log_scale
 from estimate.wording.ranges import Hedge, Interval, interval
 
@@ -176,7 +176,7 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kin
                                         lower, upper, lower == upper, bias_key, relation,
                                         landing(kind, low, high)))
         if count is not None:
-            figures.append(Figure(claim_id, "sim", claimant, claimant, kinds[claimant] if attributed else "unattributed",
+            figures.append(Assertion(claim_id, "sim", claimant, claimant, kinds[claimant] if attributed else "unattributed",
                                   SUBJECT, "North Korean forces", quantity, "cumulative", "killed_wounded",
                                   earliest, latest, "day", Interval(count.low, count.high), ""))
     relays = [observations[int(j)] for j in rng.integers(0, len(observations), int(scenario.relay_share * len(observations)))]

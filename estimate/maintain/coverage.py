@@ -8,6 +8,7 @@ that block and nothing else, and a test fails when the block and the claims disa
 
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from estimate.package.outputs import UsageError, run_writer
 from estimate.package.tables import Loaded
@@ -15,15 +16,25 @@ from estimate.package.tables import Loaded
 README = Path("README.md")
 START, END = "<!-- coverage: written by python -m estimate coverage; do not edit -->", "<!-- coverage: end -->"
 SUBJECT = "dprk_forces"
-# Columns: a troop quantity, or deployed split by its time scope (sent, present, planned).
-COLUMNS = [("deployed", "cumulative", "sent"), ("deployed", "increment", "more sent"), ("deployed", "present", "present"),
-           ("deployed", "planned", "planned"), ("killed", None, "killed"), ("wounded", None, "wounded"),
-           ("casualties", None, "casualties"), ("captured", None, "captured"), ("missing", None, "missing")]
+
+
+class Column(NamedTuple):
+    """A column of the table: a troop quantity, or deployed split by its time scope."""
+
+    quantity: str
+    time_scope: str | None   # None: any
+    heading: str
+
+
+COLUMNS = [Column("deployed", "cumulative", "sent"), Column("deployed", "increment", "more sent"),
+           Column("deployed", "present", "present"), Column("deployed", "planned", "planned"),
+           Column("killed", None, "killed"), Column("wounded", None, "wounded"), Column("casualties", None, "casualties"),
+           Column("captured", None, "captured"), Column("missing", None, "missing")]
 
 
 def column_of(claim: dict) -> int | None:
-    for i, (quantity, scope, _) in enumerate(COLUMNS):
-        if claim["quantity"] == quantity and scope in (None, claim["time_scope"]):
+    for i, column in enumerate(COLUMNS):
+        if claim["quantity"] == column.quantity and column.time_scope in (None, claim["time_scope"]):
             return i
     return None
 
@@ -46,7 +57,7 @@ def table(package: Loaded) -> str:
         earliest, latest = (date.fromisoformat(claim[k]) for k in ("as_of_date_earliest", "as_of_date_latest"))
         row["dates"].append(earliest + (latest - earliest) / 2)
         row["kinds"].add(sources[claim["source_id"]]["kind"])
-    header = ["claimant", *(label for _, _, label in COLUMNS), "assertions", "first", "last"]
+    header = ["claimant", *(column.heading for column in COLUMNS), "assertions", "first", "last"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     order = sorted(rows, key=lambda k: (-sum(rows[k]["counts"]), names[k]))
     for key in order:
@@ -64,7 +75,7 @@ def table(package: Loaded) -> str:
 def with_table(readme: str, block: str) -> str:
     if readme.count(START) != 1 or readme.count(END) != 1 or readme.index(START) > readme.index(END):
         raise UsageError(f"README.md must hold the line '{START}' once, followed by '{END}' — restore them "
-                         "(git checkout README.md) and run the command again; nothing was written.")
+                         "(git checkout README.md) and run the command again; nothing was written.", code="readme-markers-missing")
     head, rest = readme.split(START)
     _, tail = rest.split(END)
     return head + START + "\n" + block + END + tail
@@ -75,7 +86,7 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
         readme = (package.root / README).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise UsageError(f"cannot read {README} in {package.root} ({getattr(error, 'strerror', None) or error.__class__.__name__}) — "
-                         "restore it as UTF-8 text (git checkout README.md) and run the command again; nothing was written.") from None
+                         "restore it as UTF-8 text (git checkout README.md) and run the command again; nothing was written.", code="readme-unreadable") from None
     return {README: with_table(readme, table(package)).encode("utf-8")}
 
 

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from estimate.package.outputs import UsageError
+from estimate.package.outputs import UsageError, refusal
 from estimate.package.tables import DESCRIPTOR, within
 from estimate.package.versions import parts
 
@@ -50,7 +50,7 @@ class Side:
                 columns = list(reader.fieldnames or [])
         except (UnicodeDecodeError, csv.Error) as error:
             raise UsageError(f"{resource['path']} in {self.label} cannot be read as a UTF-8 CSV file ({error}) — "
-                             "compare versions whose tables pass 'make validate'") from None
+                             "compare versions whose tables pass 'make validate'", code="diff-table-unreadable") from None
         key = ESTIMATE_KEY if name == "estimates" else (columns[0],)
         return columns, {"|".join(row[k] for k in key): row for row in rows}
 
@@ -81,13 +81,13 @@ def unpack(path: Path, where: Path) -> Path | None:
             if len(infos) < len(archive.infolist()):
                 twice = next(n for n in infos if sum(i.filename == n for i in archive.infolist()) > 1)
                 raise UsageError(f"{path} holds {twice} twice — a release zip holds each file once; compare release zips made "
-                                 "by 'make release'")
+                                 "by 'make release'", code="diff-zip-file-repeated")
             found = sorted((n for n in infos if n.rsplit("/", 1)[-1] == DESCRIPTOR and n.count("/") <= 1 and within(where, n)), key=len)
             if not found:
                 return None
             if len(found) > 1:
                 raise UsageError(f"{path} holds {len(found)} descriptors ({', '.join(found)}) — a release zip holds one package; "
-                                 "compare release zips made by 'make release'")
+                                 "compare release zips made by 'make release'", code="diff-zip-descriptors-many")
             top = found[0][: -len(DESCRIPTOR)]
 
             def take(name: str) -> None:
@@ -95,13 +95,13 @@ def unpack(path: Path, where: Path) -> Path | None:
                     data = member.read(UNPACK_LIMIT + 1)
                 if len(data) > UNPACK_LIMIT:
                     raise UsageError(f"{name} in {path} unpacks to more than {UNPACK_LIMIT // 2**20} MB — not a release of "
-                                     "this package; compare release zips made by 'make release'")
+                                     "this package; compare release zips made by 'make release'", code="diff-zip-too-large")
                 target = where / name
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(data)
                 except OSError as error:
-                    raise UsageError(no_room(where.parent, error)) from None
+                    raise UsageError(no_room(where.parent, error), code="diff-no-room") from None
 
             take(found[0])
             descriptor = json.loads((where / found[0]).read_text(encoding="utf-8"))
@@ -110,10 +110,10 @@ def unpack(path: Path, where: Path) -> Path | None:
                 if isinstance(rel, str) and rel.endswith(".csv") and within(where, top + rel):
                     if top + rel not in infos:
                         raise UsageError(f"{path} lists {rel} in its descriptor but does not hold it — not a whole release; "
-                                         "compare release zips made by 'make release'")
+                                         "compare release zips made by 'make release'", code="diff-zip-file-missing")
                     take(top + rel)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError) as error:
-        raise UsageError(f"{path} cannot be read as a release zip ({error}) — give a zip made by 'make release'") from None
+        raise UsageError(f"{path} cannot be read as a release zip ({error}) — give a zip made by 'make release'", code="diff-zip-unreadable") from None
     return where / top
 
 
@@ -124,31 +124,32 @@ def open_side(path: Path, stack: ExitStack) -> Side:
         try:
             where = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="estimate-diff-")))
         except OSError as error:
-            raise UsageError(no_room(Path(tempfile.gettempdir()), error)) from None
+            raise UsageError(no_room(Path(tempfile.gettempdir()), error), code="diff-no-room") from None
         root = unpack(path, where)
     elif path.is_dir():
         root = path if (path / DESCRIPTOR).is_file() else None
     else:
-        raise UsageError(f"{path} is neither a folder nor a zip file — give a package folder or a release zip")
+        raise UsageError(f"{path} is neither a folder nor a zip file — give a package folder or a release zip", code="diff-not-a-package")
     if root is None:
-        raise UsageError(f"{path} holds no {DESCRIPTOR} — give a package folder or a release zip made by 'make release'")
+        raise UsageError(f"{path} holds no {DESCRIPTOR} — give a package folder or a release zip made by 'make release'", code="diff-descriptor-missing")
     try:
         descriptor = json.loads((root / DESCRIPTOR).read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:
         raise UsageError(f"cannot read {DESCRIPTOR} in {path} ({str(error)[:200]}) — give a package folder or release zip "
-                         "that passes 'make validate'") from None
+                         "that passes 'make validate'", code="diff-descriptor-unreadable") from None
     if not isinstance(descriptor, dict):
-        raise UsageError(f"{DESCRIPTOR} in {path} is not a data package descriptor — give one that passes 'make validate'")
+        raise UsageError(f"{DESCRIPTOR} in {path} is not a data package descriptor — give one that passes 'make validate'", code="diff-descriptor-invalid")
     return Side(str(path), root, descriptor)
 
 
-def short(value: str) -> str:
+def quoted(value: str) -> str:
+    """A cell as the report quotes it: on one line, cut short when long."""
     value = value.replace("\n", " ")
     return repr(value if len(value) <= SHOWN else value[:SHOWN - 1] + "…")
 
 
 def changed_fields(old: dict, new: dict) -> list[str]:
-    return [f"{c}: {short(old.get(c, ''))} → {short(new.get(c, ''))}"
+    return [f"{c}: {quoted(old.get(c, ''))} → {quoted(new.get(c, ''))}"
             for c in list(old) + [c for c in new if c not in old] if old.get(c, "") != new.get(c, "")]
 
 
@@ -196,11 +197,11 @@ def compare_records(name: str, old: Side, new: Side, describe, report: Compariso
 
 def claim_words(row: dict) -> str:
     status = "" if row.get("status", "active") == "active" else f" [{row['status']}]"
-    return f"({row.get('source_id', '')}, {row.get('claimant_id', '')}, {row.get('quantity', '')}): {short(row.get('phrase', ''))}{status}"
+    return f"({row.get('source_id', '')}, {row.get('claimant_id', '')}, {row.get('quantity', '')}): {quoted(row.get('phrase', ''))}{status}"
 
 
 def source_words(row: dict) -> str:
-    return short(row.get("title", ""))
+    return quoted(row.get("title", ""))
 
 
 LABELS = {"value_low": "low", "value_central": "median", "value_high": "high"}
@@ -221,7 +222,8 @@ def moves(old: dict, new: dict, threshold: float) -> list[tuple[str, str, str, f
     return result
 
 
-def shown(value: str) -> str:
+def as_count(value: str) -> str:
+    """An estimate's cell as a count of people; empty is an open bound."""
     return "open" if value == "" else f"{float(value):,.0f}"
 
 
@@ -244,7 +246,7 @@ def compare_estimates(old: Side, new: Side, threshold: float, report: Comparison
         report.need(1, "estimates moved")
     for (subject, quantity), rows in sorted(groups.items()):
         _, day, moved = max(rows, key=lambda r: (r[0], r[1]))
-        what = "; ".join(f"{label} {shown(a)} → {shown(b)}" + ("" if size == float("inf") else f" ({'+' if float(b) > float(a) else '−'}{size:.0%})")
+        what = "; ".join(f"{label} {as_count(a)} → {as_count(b)}" + ("" if size == float("inf") else f" ({'+' if float(b) > float(a) else '−'}{size:.0%})")
                          for label, a, b, size in moved)
         report.lines.append(f"  {subject} {quantity}: {len(rows)} dates; the largest move, at {day}: {what}")
 
@@ -288,8 +290,8 @@ def main(args) -> int:
             return 2
         except (ValueError, KeyError, TypeError) as error:
             # A table whose values are not what make writes (a word where a number belongs).
-            print(f"cannot compare {args.old} with {args.new}: a table holds a value of the wrong kind ({str(error)[:200]}) — "
-                  "compare versions that pass 'make validate' and 'make reproduce'", file=sys.stderr)
+            print(refusal(f"cannot compare {args.old} with {args.new}: a table holds a value of the wrong kind ({str(error)[:200]}) — "
+                          "compare versions that pass 'make validate' and 'make reproduce'", "diff-value-wrong-kind"), file=sys.stderr)
             return 2
         print("\n".join(lines))
     # As diff(1) does: 0 when the versions do not differ, 1 when they do, 2 for trouble.

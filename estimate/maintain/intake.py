@@ -25,7 +25,7 @@ from pathlib import Path
 
 from estimate.package.integrity import contains_wording, precision_of, wordings
 from estimate.package.numbers import UnreadableNumber, numerals_from_rows, read_numbers
-from estimate.package.outputs import InvalidPackage, UsageError, commit, valid_package
+from estimate.package.outputs import InvalidPackage, UsageError, commit, refusal, valid_package
 from estimate.package.problems import Problem
 from estimate.package.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.package.validate import validate_package
@@ -64,7 +64,7 @@ def source_files(package: Loaded, args) -> dict[Path, bytes]:
     sources.csv with the new row."""
     latest = args.published_latest or args.published
     if latest < args.published:
-        raise UsageError(f"--published-latest {latest} is before --published {args.published} — swap them")
+        raise UsageError(f"--published-latest {latest} is before --published {args.published} — swap them", code="intake-published-reversed")
     sources = package.tables["sources"]
     source_id = next_id(sources.by_key("source_id"), "s")
     values = {"source_id": source_id, "outlet": args.outlet or "", "language": args.language,
@@ -95,30 +95,30 @@ def row_of(table, values: dict) -> list[str]:
 def reference_values(args) -> dict:
     if not args.url or not args.read or not args.outlet:
         raise UsageError("a reference source (no text given) needs --url (exactly as found), --read (the date you read "
-                         "the page) and --outlet — or give the article's text to archive it")
+                         "the page) and --outlet — or give the article's text to archive it", code="intake-reference-incomplete")
     return {"kind": "reference", "title": args.title or "", "title_kind": "headline" if args.title else "",
             "read_date": args.read.isoformat()}
 
 
 def archived_values(args, sources, source_id: str) -> dict:
     if args.read:
-        raise UsageError("--read is for reference sources: an archived text is in the package — leave it out")
+        raise UsageError("--read is for reference sources: an archived text is in the package — leave it out", code="intake-read-not-allowed")
     if not args.text.is_file():
-        raise UsageError(f"{args.text} is not a file — give the article's text, saved as a UTF-8 .txt file")
+        raise UsageError(f"{args.text} is not a file — give the article's text, saved as a UTF-8 .txt file", code="intake-text-not-a-file")
     data = args.text.read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise UsageError(f"{args.text} is not UTF-8 — convert it first (e.g. iconv -f windows-1252 -t utf-8)") from None
+        raise UsageError(f"{args.text} is not UTF-8 — convert it first (e.g. iconv -f windows-1252 -t utf-8)", code="intake-text-not-utf8") from None
     if not text.strip():
-        raise UsageError(f"{args.text} is empty — save the article's whole text in it")
+        raise UsageError(f"{args.text} is empty — save the article's whole text in it", code="intake-text-empty")
     digest = hashlib.sha256(data).hexdigest()
     same = next((r["source_id"] for r in sources.rows if r["text_sha256"] == digest), None)
     if same:
-        raise UsageError(f"{args.text} is already archived as {same} — add its claims to that source")
+        raise UsageError(f"{args.text} is already archived as {same} — add its claims to that source", code="intake-text-already-archived")
     title = args.title or sentences(text)[0]
     if title not in text:
-        raise UsageError(f"the title {title!r} does not occur in {args.text} — copy the headline verbatim")
+        raise UsageError(f"the title {title!r} does not occur in {args.text} — copy the headline verbatim", code="intake-title-not-in-text")
     return {"kind": "archived", "title": title, "title_kind": "headline" if args.title else "first_sentence",
             "text_path": str(TEXTS / f"{source_id}.txt"), "text_sha256": digest, "archived_from": args.text.name}
 
@@ -129,7 +129,7 @@ def find_quote(text: str, phrase: str, source_id: str) -> str:
     holding = [s for s in sentences(text) if phrase in s]
     if len(holding) != 1:
         where = "no sentence" if not holding else f"{len(holding)} sentences"
-        raise UsageError(f"the phrase {phrase!r} is in {where} of {source_id} — copy it verbatim, or give the sentence with --quote")
+        raise UsageError(f"the phrase {phrase!r} is in {where} of {source_id} — copy it verbatim, or give the sentence with --quote", code="intake-phrase-not-in-one-sentence")
     return holding[0]
 
 
@@ -146,49 +146,49 @@ def stated(package: Loaded, phrase: str, rule: str) -> tuple[str, str, str]:
     try:
         numbers = read_numbers(phrase, numerals)
     except UnreadableNumber as error:
-        raise UsageError(f"the phrase {phrase!r} cannot be read: {error}") from None
-    show = lambda n: str(int(n)) if n == int(n) else str(n)
+        raise UsageError(f"the phrase {phrase!r} cannot be read: {error}", code="intake-phrase-unreadable") from None
+    cell = lambda n: str(int(n)) if n == int(n) else str(n)   # as claims.csv writes a number
     if rule == "range" and len(numbers) == 2:
-        return "", show(numbers[0]), show(numbers[1])
+        return "", cell(numbers[0]), cell(numbers[1])
     if rule == "vague" and not numbers:
         return "", "", ""
     if len(numbers) == 1 and rule not in ("range", "vague"):
-        return show(numbers[0]), "", ""
+        return cell(numbers[0]), "", ""
     raise UsageError(f"the phrase {phrase!r} states {len(numbers)} number(s), which a '{rule}' wording cannot take — "
-                  "check the phrase, or choose the hedge with --hedge")
+                  "check the phrase, or choose the hedge with --hedge", code="intake-phrase-numbers-mismatch")
 
 
 def claim_row(package: Loaded, args) -> list[str]:
     sources = package.tables["sources"].by_key("source_id")
     source = sources.get(args.source)
     if source is None:
-        raise UsageError(f"there is no source {args.source!r} in {SOURCES} — add it first with new-source")
+        raise UsageError(f"there is no source {args.source!r} in {SOURCES} — add it first with new-source", code="intake-source-unknown")
     claimants = package.tables["claimants"].by_key("claimant_id")
     if args.claimant not in claimants:
-        raise UsageError(f"there is no claimant {args.claimant!r} in data/claimants.csv — add a row for it there first")
+        raise UsageError(f"there is no claimant {args.claimant!r} in data/claimants.csv — add a row for it there first", code="intake-claimant-unknown")
     if source["kind"] == "reference":
         if args.quote:
             raise UsageError(f"{args.source} is a reference source: its claims carry no quote — say what was claimed in "
-                             "your own words with --paraphrase")
+                             "your own words with --paraphrase", code="intake-quote-not-allowed")
         if not args.paraphrase:
             raise UsageError(f"{args.source} is a reference source: give --paraphrase, what was claimed, by whom and about "
-                             "what period, in your own words")
+                             "what period, in your own words", code="intake-paraphrase-missing")
         quote = ""
     else:
         text = (package.root / source["text_path"]).read_text(encoding="utf-8")
         quote = args.quote or find_quote(text, args.phrase, args.source)
         if quote not in text:
-            raise UsageError(f"the quote does not occur in {source['text_path']} — copy it verbatim (same accents and quotation marks)")
+            raise UsageError(f"the quote does not occur in {source['text_path']} — copy it verbatim (same accents and quotation marks)", code="intake-quote-not-in-text")
     hedges = package.tables["hedges"].by_key("hedge_id")
     hedge = args.hedge or find_hedge(package, args.phrase)
     if hedge not in hedges:
-        raise UsageError(f"there is no hedge {hedge!r} in data/hedges.csv — use one of: {', '.join(hedges)}")
+        raise UsageError(f"there is no hedge {hedge!r} in data/hedges.csv — use one of: {', '.join(hedges)}", code="intake-hedge-unknown")
     value, low, high = stated(package, args.phrase, hedges[hedge]["rule"])
     if args.as_of:
         earliest, latest = args.as_of, args.as_of_latest or args.as_of
         basis, evidence = "stated", args.evidence or ""
         if not evidence:
-            raise UsageError("--as-of needs --evidence: the words of the text that date the figure")
+            raise UsageError("--as-of needs --evidence: the words of the text that date the figure", code="intake-as-of-evidence-missing")
     else:
         earliest, latest = (date.fromisoformat(source[c]) for c in ("published_date_earliest", "published_date_latest"))
         basis, evidence = "publication", ""
@@ -236,16 +236,16 @@ CLAIM_OPTIONS = {"source_id": "--source", "claimant_id": "--claimant", "attribut
                  "paraphrase": "--paraphrase", "note": "--note"}
 
 
-def located(problem, show: Path, new_row: int, options: dict[str, str]) -> str:
+def located(problem, table: Path, new_row: int, options: dict[str, str]) -> str:
     """A problem of the new row names the option to change; one elsewhere, its file and row."""
-    if problem.file != show.as_posix() or problem.row != new_row:
+    if problem.file != table.as_posix() or problem.row != new_row:
         return str(problem)
     if problem.column in options:
         return str(Problem(options[problem.column], None, None, problem.message, code=problem.code))
     return str(problem).replace(f" row {new_row},", " (the new row),", 1)
 
 
-def run(args, make, show: Path, adds: str, options: dict[str, str]) -> int:
+def run(args, make, table: Path, adds: str, options: dict[str, str]) -> int:
     try:
         package = valid_package(args.root)
         files = make(package, args)
@@ -254,14 +254,14 @@ def run(args, make, show: Path, adds: str, options: dict[str, str]) -> int:
         print("The package has problems already; fix them first (make validate).", file=sys.stderr)
         return 1
     except UsageError as error:
-        print(f"{error}; nothing was written.", file=sys.stderr)
+        print(refusal(f"{error.message}; nothing was written.", error.code), file=sys.stderr)
         return 2
-    line = files[show].decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1]
+    line = files[table].decode("utf-8").rstrip("\n").rsplit("\n", 1)[-1]
     print(line)
     problems = checked(args.root, files)
     if problems:
-        new_row = files[show].decode("utf-8").rstrip("\n").count("\n") + 1  # the header is row 1
-        print("\n".join(located(p, show, new_row, options) for p in problems), file=sys.stderr)
+        new_row = files[table].decode("utf-8").rstrip("\n").count("\n") + 1  # the header is row 1
+        print("\n".join(located(p, table, new_row, options) for p in problems), file=sys.stderr)
         print(f"With this row the package would have {len(problems)} problem(s); nothing was written. "
               "Fix the arguments (or the row, by hand) and run the command again.", file=sys.stderr)
         return 1

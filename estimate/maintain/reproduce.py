@@ -19,6 +19,7 @@ from estimate.package import stamps
 from estimate.model import tolerances
 from estimate.cli import parse
 from estimate.package.outputs import InvalidPackage, valid_package
+from estimate.package.problems import report
 
 REBUILD = "run 'make derived figures' and commit data/derived/, figures/ and .stamps/"
 
@@ -175,10 +176,7 @@ def main(args) -> int:
     try:
         differences = reproduce(args.root, args.seed)
     except InvalidPackage as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) in the data package: fix them before comparing its outputs.", file=sys.stderr)
-        return 1
+        return report(error.problems, ": fix them before comparing its outputs.")
     for difference in differences:
         print(difference, file=sys.stderr)
     if differences:

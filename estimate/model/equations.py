@@ -135,14 +135,17 @@ class Design(NamedTuple):
 
 
 class Parameters(NamedTuple):
-    theta: jnp.ndarray
-    shape: jnp.ndarray   # theta and the levels
-    beta: jnp.ndarray
-    rho: jnp.ndarray
+    """The parts of a parameter vector, by name: every other module reads them so, never by
+    offset. The parameters are the last axis, so the same names serve a vector and draws."""
+
+    theta: jnp.ndarray   # each curve's increments before the softplus, curve after curve
+    shape: jnp.ndarray   # theta and the curves' levels: what the Gaussian shape prior covers
+    beta: jnp.ndarray    # each claimant bias's log factor, in the layout's bias_keys order
+    rho: jnp.ndarray     # the log of the noise scale above its floor
 
 
 def unpack(design: Design, x: jnp.ndarray) -> Parameters:
-    return Parameters(x[:design.n_theta], x[:design.n_shape], x[design.n_shape:-1], x[-1])
+    return Parameters(x[..., :design.n_theta], x[..., :design.n_shape], x[..., design.n_shape:-1], x[..., -1])
 
 
 # ---------------------------------------------------------------- curves
@@ -165,7 +168,7 @@ def knot_counts(knots, xp=jnp):
 
 def counts_at(design: Design, x: jnp.ndarray) -> jnp.ndarray:
     """Counts at every probe for one parameter vector: linear between the knots around it."""
-    counts = knot_counts(knot_values(design, x[:design.n_theta]))
+    counts = knot_counts(knot_values(design, unpack(design, x).theta))
     w = design.probe_weight
     return (1 - w) * counts[design.probe_knot] + w * counts[design.probe_knot + 1]
 
@@ -314,17 +317,17 @@ def whitened(design: Design) -> Design:
 
 
 def position(design: Design, z: jnp.ndarray) -> jnp.ndarray:
-    """The parameter vector x of a whitened point z."""
-    n = design.n_shape
-    shape = design.shape_mean + design.shape_root @ z[:n]
-    return jnp.concatenate([shape, design.bias_mean + design.bias_sd * z[n:-1], (design.rho_mean + design.rho_sd * z[-1:])])
+    """The parameter vector x of a whitened point z (whose parts are laid out as x's)."""
+    w = unpack(design, z)
+    shape = design.shape_mean + design.shape_root @ w.shape
+    return jnp.concatenate([shape, design.bias_mean + design.bias_sd * w.beta, (design.rho_mean + design.rho_sd * w.rho)[None]])
 
 
 def whitened_point(design: Design, x: np.ndarray) -> np.ndarray:
     """z of a parameter vector x (numpy): the inverse of position."""
-    n = design.n_shape
-    shape = np.linalg.solve(np.asarray(design.shape_root), np.asarray(x[:n]) - np.asarray(design.shape_mean))
-    return np.concatenate([shape, (x[n:-1] - design.bias_mean) / design.bias_sd, [(x[-1] - design.rho_mean) / design.rho_sd]])
+    p = unpack(design, x)
+    shape = np.linalg.solve(np.asarray(design.shape_root), np.asarray(p.shape) - np.asarray(design.shape_mean))
+    return np.concatenate([shape, (p.beta - design.bias_mean) / design.bias_sd, [(p.rho - design.rho_mean) / design.rho_sd]])
 
 
 def potential(design: Design, z: jnp.ndarray) -> jnp.ndarray:

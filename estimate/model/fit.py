@@ -27,27 +27,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from estimate.model import equations, laplace, sampler, tolerances
-from estimate.wording.evidence import middle
+from estimate.wording.evidence import middle, not_evidence
 from estimate.package.outputs import DERIVED, UsageError, run_writer, table
 from estimate.wording.ranges import MAIN, claim_ranges
-from estimate.package.tables import Loaded
+from estimate.package.tables import Loaded, columns
 
 CONFIG = Path(__file__).with_name("model.toml")
 LEVELS = (0.05, 0.5, 0.95)
-SENSITIVITY = [(lexicon, bias) for lexicon in ("narrow", "wide") for bias in ("neutral", "directional")]
-
-ESTIMATE_COLUMNS = ["subject_id", "quantity", "date", "value_low", "value_central", "value_high", "high_is_open",
-                    "sensitivity_low", "sensitivity_high", "origins_used", "claimants_used", "known_by", "method",
-                    "model_version", "caveat"]
-BIAS_COLUMNS = ["claimant_id", "claimant_name", "quantity_class", "relation", "claims_used", "factor_low", "factor_central", "factor_high"]
-CLAIM_COLUMNS = ["claim_id", "origin_id", "used_in_fit", "reason", "fitted_low", "fitted_central", "fitted_high", "unit",
-                 "outlier_probability", "tail_probability", "tail_probability_without_bias", "bias_factor", "bias_explains",
-                 "loo_probability", "loo_tail_probability", "loo_pit_low", "loo_pit_high"]
 
 
 def load_config(path: Path = CONFIG) -> dict:
-    with open(path, "rb") as f:
-        return tomllib.load(f)
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- claims as observations
@@ -109,6 +99,26 @@ def window_days(claim: dict) -> int:
     return (date.fromisoformat(claim["as_of_date_latest"]) - date.fromisoformat(claim["window_start_date_earliest"])).days
 
 
+def not_modelled(claim, config: dict, source, known_by: date | None) -> str | None:
+    """Why the model cannot read a figure (see evidence.not_evidence for what is one), or None."""
+    if known_by and date.fromisoformat(source["published_date_latest"]) > known_by:
+        return f"not certainly published by {known_by}"
+    if claim["time_scope"] == "planned":
+        return "a planned deployment, never mixed with deployed"
+    if claim["time_scope"] == "present":
+        return "troops present at a date, not the total sent: never mixed with deployed"
+    if claim["quantity"] not in config["quantities"]["base"] and claim["quantity"] != "casualties":
+        return f"no latent curve for {claim['quantity']}"
+    if claim["subject_id"] not in config["start"]:
+        return f"no start date for {claim['subject_id']} in estimate/model/model.toml"
+    if claim["time_scope"] == "increment" and not claim["window_start_date_earliest"]:
+        return "an increment whose window start is not stated"
+    if claim["time_scope"] == "increment" and window_days(claim) < config["knot_days"]:
+        return (f"a rise over at most {window_days(claim)} days, shorter than the curves' {config['knot_days']}-day knots: "
+                "a curve straight between knots would read one battle's toll as a steady rate")
+    return None
+
+
 def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_by: date | None = None):
     """Claims usable by the fit, and why each other claim is not used."""
     ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
@@ -116,32 +126,11 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
     sources = package.tables["sources"].by_key("source_id")
     claimants = package.tables["claimants"].by_key("claimant_id")
     subjects = package.tables["subjects"].by_key("subject_id")
-    base, casualties = config["quantities"]["base"], config["quantities"]["casualties"]
+    casualties = config["quantities"]["casualties"]
     used, unused = [], {}
     for claim_id in sorted(claims):
         claim, r = claims[claim_id], ranges[claim_id]
-        reason = None
-        if claim["status"] != "active":
-            reason = f"{claim['status']} (see status_reason in claims.csv)"
-        elif claim["origin_id"] != claim_id:
-            reason = f"relay of {claim['origin_id']}, which counts for it"
-        elif known_by and date.fromisoformat(sources[claim["source_id"]]["published_date_latest"]) > known_by:
-            reason = f"not certainly published by {known_by}"
-        elif claim["unit"] not in ("persons", "percent"):
-            reason = "not a troop count"
-        elif claim["time_scope"] == "planned":
-            reason = "a planned deployment, never mixed with deployed"
-        elif claim["time_scope"] == "present":
-            reason = "troops present at a date, not the total sent: never mixed with deployed"
-        elif claim["quantity"] not in base and claim["quantity"] != "casualties":
-            reason = f"no latent curve for {claim['quantity']}"
-        elif claim["subject_id"] not in config["start"]:
-            reason = f"no start date for {claim['subject_id']} in estimate/model/model.toml"
-        elif claim["time_scope"] == "increment" and not claim["window_start_date_earliest"]:
-            reason = "an increment whose window start is not stated"
-        elif claim["time_scope"] == "increment" and window_days(claim) < config["knot_days"]:
-            reason = (f"a rise over at most {window_days(claim)} days, shorter than the curves' {config['knot_days']}-day knots: "
-                      "a curve straight between knots would read one battle's toll as a steady rate")
+        reason = not_evidence(claim) or not_modelled(claim, config, sources[claim["source_id"]], known_by)
         if reason:
             unused[claim_id] = reason
             continue
@@ -416,7 +405,7 @@ class Fit:
     @cached_property
     def knots(self) -> np.ndarray:
         """Knot values of every draw, computed once: every table reads them many times."""
-        return np.asarray(knots_of_draws(self.design, self.draws[:, :self.design.n_theta]))
+        return np.asarray(knots_of_draws(self.design, equations.unpack(self.design, self.draws).theta))
 
 
 knots_of_draws = jax.jit(jax.vmap(equations.knot_values, in_axes=(None, 0)))
@@ -445,8 +434,8 @@ def chains_for(built: Built, design: equations.Design, config: dict, tuning: sam
 def part_of(full: Built, part: Built, chains: sampler.Chains) -> Fit:
     """The part's posterior, read off a run of the restricted full design."""
     index = {k: i for i, k in enumerate(full.layout.parameter_keys())}
-    columns = [index[k] for k in part.layout.parameter_keys()]
-    mapped = sampler.Chains(chains.draws[:, :, columns], chains.divergent, chains.steps, chains.step_sizes, chains.method)
+    kept = [index[k] for k in part.layout.parameter_keys()]
+    mapped = sampler.Chains(chains.draws[:, :, kept], chains.divergent, chains.steps, chains.step_sizes, chains.method)
     return Fit(part.obs, part.unused, part.design, part.layout, mapped)
 
 
@@ -461,7 +450,7 @@ def posterior(built: Built, config: dict, near: Fit | None = None) -> Fit:
 def built_for(package: Loaded, config: dict, lexicon_name: str = MAIN, bias_variant: str = "neutral") -> Built:
     obs, unused = observations(package, config, lexicon_name)
     if not obs:
-        raise UsageError("no claim can be used by the fit: each is inactive, a relay or not a troop count — add an active troop count to data/claims.csv")
+        raise UsageError("no claim can be used by the fit: each is inactive, a relay or not a troop count — add an active troop count to data/claims.csv", code="fit-no-usable-claim")
     return build_design(obs, unused, config, bias_variant)
 
 
@@ -549,8 +538,8 @@ def has_curves(fit: Fit, subject: str, parts: tuple) -> bool:
 
 
 @dataclass
-class Columns:
-    """Rows of one table, with the Monte Carlo standard error of each published number."""
+class Rows:
+    """Rows of one table, each named by column, with the Monte Carlo standard error of each published number."""
 
     rows: list = field(default_factory=list)
     errors: list = field(default_factory=list)   # per row: {column: standard error}
@@ -559,14 +548,14 @@ class Columns:
         self.rows.append(row)
         self.errors.append(errors)
 
-    def __iadd__(self, other: "Columns") -> "Columns":
+    def __iadd__(self, other: "Rows") -> "Rows":
         self.rows += other.rows
         self.errors += other.errors
         return self
 
 
-def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: date | None) -> Columns:
-    result = Columns()
+def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: date | None) -> Rows:
+    result = Rows()
     for subject, quantity, parts in output_quantities(main, config):
         own = [o for o in main.obs if o.subject_id == subject and o.quantity == quantity]
         informing = [o for o in main.obs if o.subject_id == subject and informs(o, quantity, parts)]
@@ -588,22 +577,27 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
             lows = [(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide]
             highs = [(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide]
             sens_low, sens_high = min(lows), max(highs)
-            row = [subject, quantity, day, round(band[0, j]), round(band[1, j]), round(band[2, j]) if bounded else None,
-                   not bounded, round(sens_low[0]), round(sens_high[0]) if bounded else None, known,
-                   len(speakers), known_by or "", main.chains.method, config["version"], caveat]
+            row = {"subject_id": subject, "quantity": quantity, "date": day, "value_low": round(band[0, j]),
+                   "value_central": round(band[1, j]), "value_high": round(band[2, j]) if bounded else None,
+                   "high_is_open": not bounded, "sensitivity_low": round(sens_low[0]),
+                   "sensitivity_high": round(sens_high[0]) if bounded else None, "origins_used": known,
+                   "claimants_used": len(speakers), "known_by": known_by or "", "method": main.chains.method,
+                   "model_version": config["version"], "caveat": caveat}
             result.add(row, {"value_low": errors[0, j], "value_central": errors[1, j], "value_high": errors[2, j],
                              "sensitivity_low": sens_low[1], "sensitivity_high": sens_high[1]})
     return result
 
 
-def bias_rows(fit: Fit, names: dict[str, str]) -> Columns:
-    result = Columns()
-    n = fit.design.n_shape
+def bias_rows(fit: Fit, names: dict[str, str]) -> Rows:
+    result = Rows()
+    beta = equations.unpack(fit.design, fit.chains.draws).beta
     for k, (claimant, quantity_class) in enumerate(fit.layout.bias_keys):
-        factors = np.exp(fit.chains.draws[:, :, n + k])
+        factors = np.exp(beta[..., k])
         values, errors = quantiles(factors), quantile_errors(factors)
         claims = [o for o in fit.obs if o.bias_key == (claimant, quantity_class)]
-        result.add([claimant, names[claimant], quantity_class, claims[0].relation, len(claims), *(round(float(v), 3) for v in values)],
+        published = dict(zip(("factor_low", "factor_central", "factor_high"), (round(float(v), 3) for v in values)))
+        result.add({"claimant_id": claimant, "claimant_name": names[claimant], "quantity_class": quantity_class,
+                    "relation": claims[0].relation, "claims_used": len(claims)} | published,
                    dict(zip(("factor_low", "factor_central", "factor_high"), errors)))
     return result
 
@@ -720,17 +714,18 @@ def fitted_draws(fit: Fit, o: Observation) -> np.ndarray:
     return counts
 
 
-def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut], flag_tail: float) -> Columns:
+def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut], flag_tail: float) -> Rows:
     design = fit.design
     p = predictive(fit)
     index = {o.claim_id: i for i, o in enumerate(fit.obs)}
-    n = design.n_shape
-    result = Columns()
+    beta = equations.unpack(design, fit.chains.draws).beta
+    result = Rows()
+    unused = dict.fromkeys(columns(package.descriptor, "claim_fit"))   # a claim the fit did not use: no diagnostics
     for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
         cid = claim["claim_id"]
         if cid not in index:
-            result.add([cid, claim["origin_id"], False, fit.unused[cid], None, None, None, claim["unit"], None, None, None, None,
-                        None, None, None, None, None], {})
+            result.add(unused | {"claim_id": cid, "origin_id": claim["origin_id"], "used_in_fit": False, "reason": fit.unused[cid],
+                        "unit": claim["unit"]}, {})
             continue
         i, o = index[cid], fit.obs[index[cid]]
         values = fitted_draws(fit, o)[..., None]
@@ -745,16 +740,20 @@ def claim_rows(package: Loaded, fit: Fit, left_out: dict[str, LeftOut], flag_tai
                       "loo_pit_low": loo.above_error, "loo_pit_high": loo.below_error}
         factor = explains = tail_unbiased = None
         if design.bias[i] >= 0:
-            factors = np.exp(fit.chains.draws[:, :, n + int(design.bias[i])])[..., None]
+            factors = np.exp(beta[..., int(design.bias[i])])[..., None]
             factor = round(float(quantiles(factors)[1, 0]), 3)
             tail_unbiased, unbiased_draws = side(p.above_unbiased[:, i], p.below_unbiased[:, i])
             row_errors |= {"bias_factor": float(quantile_errors(factors)[1, 0]),
                            "tail_probability_without_bias": mean_error(fit.shape, unbiased_draws)}
             explains = bool(tail_unbiased < flag_tail <= tail)
             tail_unbiased = round(tail_unbiased, 3)
-        result.add([cid, claim["origin_id"], True, "", *(round(float(v), digits) for v in fitted), claim["unit"],
-                    round(float(p.outlier[:, i].mean()), 3), round(tail, 3), tail_unbiased, factor, explains,
-                    round(loo.landing, 3), round(loo.tail[0], 3), round(1 - loo.above, 3), round(loo.below, 3)], row_errors)
+        low, central, high = (round(float(v), digits) for v in fitted)
+        result.add({"claim_id": cid, "origin_id": claim["origin_id"], "used_in_fit": True, "reason": "", "fitted_low": low,
+                    "fitted_central": central, "fitted_high": high, "unit": claim["unit"],
+                    "outlier_probability": round(float(p.outlier[:, i].mean()), 3), "tail_probability": round(tail, 3),
+                    "tail_probability_without_bias": tail_unbiased, "bias_factor": factor, "bias_explains": explains,
+                    "loo_probability": round(loo.landing, 3), "loo_tail_probability": round(loo.tail[0], 3),
+                    "loo_pit_low": round(1 - loo.above, 3), "loo_pit_high": round(loo.below, 3)}, row_errors)
     return result
 
 
@@ -771,19 +770,19 @@ class Checked:
 def watched(fit: Fit, config: dict) -> tuple[np.ndarray, list[str]]:
     """Every quantity the run publishes, as draws (chains x samples x quantities) with names:
     each estimate on the log scale, each claimant bias, each claim's fitted value."""
-    columns, names = [], []
+    blocks, names = [], []
     for subject, quantity, parts in output_quantities(fit, config):
         own = [o for o in fit.obs if o.subject_id == subject and o.quantity == quantity]
         when = output_dates(fit, subject, parts, own)
-        columns.append(np.log1p(curve_draws(fit, subject, parts, when)))
+        blocks.append(np.log1p(curve_draws(fit, subject, parts, when)))
         names += [f"{quantity} on {day}" for day in when]
-    n = fit.design.n_shape
-    columns.append(fit.chains.draws[:, :, n:])
+    p = equations.unpack(fit.design, fit.chains.draws)
+    blocks += [p.beta, p.rho[..., None]]
     names += [f"the bias of {claimant} ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys] + ["the noise scale"]
     for o in fit.obs:
-        columns.append(fitted_draws(fit, o)[..., None])
+        blocks.append(fitted_draws(fit, o)[..., None])
         names.append(f"the fitted value of {o.claim_id}")
-    return np.concatenate(columns, axis=2), names
+    return np.concatenate(blocks, axis=2), names
 
 
 def check(name: str, x: np.ndarray, labels: list[str], chains: sampler.Chains, config: dict) -> Checked:
@@ -862,7 +861,7 @@ def gated(checks: dict[str, Checked]) -> dict:
     if failures:
         raise UsageError("the fit did not pass its convergence checks, so nothing was written: " + "; ".join(failures) +
                          " — raise warmup and samples under [sampler] in estimate/model/model.toml (or target_accept for "
-                         "divergences), and look for claims that contradict each other in data/claims.csv.")
+                         "divergences), and look for claims that contradict each other in data/claims.csv.", code="fit-not-converged")
     return {name: c.record for name, c in checks.items()}
 
 
@@ -898,15 +897,24 @@ class Runs:
     left_out: dict       # claim_id -> LeftOut
 
     def checks(self, config: dict) -> dict[str, Checked]:
-        named = {"main": self.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(SENSITIVITY, self.sensitivity)}
+        named = {"main": self.main} | {f"{lexicon}_{bias}": f for (lexicon, bias), f in zip(sensitivity_runs(config), self.sensitivity)}
         named |= {f"as_of_{known_by}": f for known_by, f in self.as_of}
         return {name: checked_fit(name, f, config) for name, f in named.items()} | {"leave_one_out": checked_loo(self.left_out, config)}
+
+
+def sensitivity_runs(config: dict) -> list[tuple[str, str]]:
+    """(lexicon, bias prior) of each sensitivity run, as [sensitivity] in model.toml lists them."""
+    unknown = [b for b in config["sensitivity"]["bias_priors"] if b not in config["bias"]]
+    if unknown:
+        raise UsageError(f"estimate/model/model.toml [sensitivity] bias_priors names {', '.join(map(repr, unknown))}, which no "
+                         f"[bias.NAME] section defines — use one of: {', '.join(config['bias'])}", code="model-bias-prior-unknown")
+    return [(lexicon, bias) for lexicon in config["sensitivity"]["lexicons"] for bias in config["sensitivity"]["bias_priors"]]
 
 
 def runs_for(package: Loaded, config: dict) -> Runs:
     full = built_for(package, config)
     main = posterior(full, config)
-    sensitivity = [posterior(built_for(package, config, lexicon, bias), config, main) for lexicon, bias in SENSITIVITY]
+    sensitivity = [posterior(built_for(package, config, lexicon, bias), config, main) for lexicon, bias in sensitivity_runs(config)]
     return Runs(main, sensitivity, as_of_fits(package, config, full, main), leave_one_out(full, main, config))
 
 
@@ -923,14 +931,14 @@ def fitted(package: Loaded, config: dict | None = None) -> Fitted:
     runs = runs_for(package, config)
     records = gated(runs.checks(config))
     names = {r["claimant_id"]: r["name"] for r in package.tables["claimants"].rows}
-    as_of = Columns()
+    as_of = Rows()
     for known_by, f in runs.as_of:
         as_of += estimate_rows(f, [], config, known_by)
-    tables = {DERIVED / "estimates.csv": (ESTIMATE_COLUMNS, estimate_rows(runs.main, runs.sensitivity, config, None)),
-              DERIVED / "estimates_as_of.csv": (ESTIMATE_COLUMNS, as_of),
-              DERIVED / "claimant_bias.csv": (BIAS_COLUMNS, bias_rows(runs.main, names)),
-              DERIVED / "claim_fit.csv": (CLAIM_COLUMNS, claim_rows(package, runs.main, runs.left_out, config["flags"]["tail"]))}
-    outputs = {path: table(header, columns.rows) for path, (header, columns) in tables.items()}
+    tables = {DERIVED / "estimates.csv": ("estimates", estimate_rows(runs.main, runs.sensitivity, config, None)),
+              DERIVED / "estimates_as_of.csv": ("estimates_as_of", as_of),
+              DERIVED / "claimant_bias.csv": ("claimant_bias", bias_rows(runs.main, names)),
+              DERIVED / "claim_fit.csv": ("claim_fit", claim_rows(package, runs.main, runs.left_out, config["flags"]["tail"]))}
+    outputs = {path: table(columns(package.descriptor, name), rows.rows) for path, (name, rows) in tables.items()}
     held = {path: rule for path, rule in tolerances.rules().items() if Path(path) in tables}
     count = sum(tolerances.compared(rule, outputs[Path(path)]) for path, rule in held.items())
     k = tolerances.standard_errors(count)
@@ -949,10 +957,11 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
         # The method of estimates_as_of.csv on any date: on one of its dates, its very rows.
         known = as_of_fit(package, config, built_for(package, config), args.as_of)
         if known is None:
-            raise UsageError(f"no claim can be used by the fit by {args.as_of} — choose a later --as-of date")
+            raise UsageError(f"no claim can be used by the fit by {args.as_of} — choose a later --as-of date", code="fit-no-usable-claim-by-date")
         name = f"as_of_{args.as_of}"
         gated({name: checked_fit(name, known, config)})
-        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(ESTIMATE_COLUMNS, estimate_rows(known, [], config, args.as_of).rows)}
+        return {DERIVED / f"estimates_as_of_{args.as_of}.csv": table(columns(package.descriptor, "estimates_as_of"),
+                                                                      estimate_rows(known, [], config, args.as_of).rows)}
     return fitted(package, config).outputs
 
 

@@ -130,11 +130,11 @@ def mode(design: equations.Design, start: np.ndarray, s: Settings) -> tuple[np.n
     if factor is None:
         raise UsageError("the posterior's curvature near its mode is not positive definite, so its approximation "
                          "would be wrong and nothing was written — raise [approximation] claims_from in "
-                         "estimate/model/model.toml to sample this package by NUTS.")
+                         "estimate/model/model.toml to sample this package by NUTS.", code="approximation-curvature-not-positive")
     raise UsageError(f"the fit did not reach the posterior mode for its approximation, so nothing was written: it "
                      f"stayed {decrement:.2g} standard deviations away (at most {s.mode_distance}) after "
                      f"{s.hessians_max} Hessian(s) — look for claims that contradict each other in data/claims.csv, "
-                     "or raise [approximation] claims_from in estimate/model/model.toml to sample this package by NUTS.")
+                     "or raise [approximation] claims_from in estimate/model/model.toml to sample this package by NUTS.", code="approximation-mode-not-reached")
 
 
 def run(design: equations.Design, start: np.ndarray, seed_key: np.random.SeedSequence, s: sampler.Settings,

@@ -97,7 +97,7 @@ def section(record, config: dict, name: str):
     a sentence, never a default silently taken instead."""
     given, wanted = config.get(name), [f.name for f in fields(record)]
     if not isinstance(given, dict) or sorted(given) != sorted(wanted):
-        raise UsageError(f"estimate/model/model.toml [{name}] must set exactly {', '.join(wanted)} — restore it from git")
+        raise UsageError(f"estimate/model/model.toml [{name}] must set exactly {', '.join(wanted)} — restore it from git", code="model-settings-incomplete")
     return record(**given)
 
 
@@ -105,7 +105,7 @@ def settings(config: dict) -> Settings:
     chosen = section(Settings, config, "sampler")
     if chosen.metric not in METRICS:
         raise UsageError(f"estimate/model/model.toml [sampler] metric {chosen.metric!r} is not one of {', '.join(METRICS)} — "
-                         "write one of these")
+                         "write one of these", code="model-metric-unknown")
     return chosen
 
 

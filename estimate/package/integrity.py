@@ -13,21 +13,11 @@ from itertools import chain
 
 from estimate.package.numbers import TOKEN, UnreadableNumber, number_words, numerals_from_rows, read_numbers, word_key
 from estimate.package.problems import Problem, shown
-from estimate.package.tables import CELL_LIMIT, DESCRIPTOR, Loaded, Row
+from estimate.package.tables import CELL_LIMIT, DESCRIPTOR, Loaded, Row, rule_columns
 
 # Characters that make Excel, LibreOffice or Google Sheets read a cell as a formula.
 FORMULA_STARTS = {"=": "'='", "+": "'+'", "-": "'-'", "@": "'@'", "\t": "a tab", "\r": "a carriage return"}
 
-# What each hedge rule needs from data/hedges.csv (the formulas are in the codebook).
-RULE_PARAMETERS = {
-    "granular": ("step_share", "cap_share"),
-    "exact": (), "at_least": (), "range": (),
-    "about": ("step_share", "cap_share", "low_factor", "high_factor"),
-    "more_than": ("high_factor",),
-    "below": ("low_factor",),
-    "vague": ("vague_low", "vague_high"),
-}
-PARAMETERS = ("step_share", "cap_share", "low_factor", "high_factor", "vague_low", "vague_high")
 RULES_WITHOUT_WORDING = {"granular", "exact"}
 
 # Fields a relay must repeat from the claim it relays.
@@ -152,15 +142,22 @@ def unique_keys(package: Loaded):
 
 # ---------------------------------------------------------------- hedges
 
+def every_parameter(rules: dict[str, tuple]) -> list[str]:
+    """The columns some hedge rule reads."""
+    return sorted({p for read in rules.values() for p in read})
+
+
 def hedge_rules(package: Loaded):
+    """Each hedge fills in exactly the parameters its rule reads (the codebook lists them)."""
     table = package.tables["hedges"]
+    rules = rule_columns(package.descriptor)
     owner: dict[str, str] = {}
     for row in table.rows:
         rule = row["rule"]
-        if rule not in RULE_PARAMETERS:
+        if rule not in rules:
             continue
-        needed = RULE_PARAMETERS[rule]
-        for parameter in PARAMETERS:
+        needed = rules[rule]
+        for parameter in every_parameter(rules):
             if parameter in needed and not row[parameter]:
                 yield Problem(table.path, row.number, parameter, f"is empty, but rule '{rule}' needs it — fill it in", code="hedge-parameter-missing")
             if parameter not in needed and row[parameter]:
@@ -197,12 +194,13 @@ def sensitivity_rules(package: Loaded):
     """A sensitivity lexicon only changes parameters its hedge's rule uses."""
     table = package.tables["hedges_sensitivity"]
     hedges = package.tables["hedges"].by_key("hedge_id")
+    rules = rule_columns(package.descriptor)
     for row in table.rows:
         hedge = hedges.get(row["hedge_id"])
-        if hedge is None or hedge["rule"] not in RULE_PARAMETERS:
+        if hedge is None or hedge["rule"] not in rules:
             continue
-        for parameter in PARAMETERS:
-            if row[parameter] and parameter not in RULE_PARAMETERS[hedge["rule"]]:
+        for parameter in every_parameter(rules):
+            if row[parameter] and parameter not in rules[hedge["rule"]]:
                 yield Problem(table.path, row.number, parameter,
                               f"hedge '{row['hedge_id']}' follows rule '{hedge['rule']}', which does not use {parameter} — leave it empty", code="hedge-parameter-not-allowed")
         low = number(row, "vague_low") if row["vague_low"] else number(hedge, "vague_low")

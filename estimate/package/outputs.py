@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from estimate.package import stamps
-from estimate.package.problems import Problem
+from estimate.package.problems import Problem, report
 from estimate.package.tables import Loaded, Row, load, read_table, within
 from estimate.package.validate import table_problems, validate_package
 
@@ -29,8 +29,22 @@ UMASK = os.umask(0o022)
 os.umask(UMASK)
 
 
+def refusal(message: str, code: str) -> str:
+    """A command's refusal as printed: the sentence that says what to do, then its code."""
+    return f"{message} [{code}]"
+
+
 class UsageError(Exception):
-    """A command-line request that cannot be met, with a sentence that says what to do."""
+    """A request a command cannot meet: a sentence that says what to do, and a code that
+    names its kind and never changes when the sentence is reworded (README, "Refusals"):
+    tests and scripts match on the code."""
+
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message, self.code = message, code
+
+    def __str__(self) -> str:
+        return refusal(self.message, self.code)
 
 
 # How long a command that changes the package waits for another to finish: longer than a
@@ -58,7 +72,7 @@ def exclusive(root: Path, wait: float = LOCK_WAIT):
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     raise UsageError(f"another command has been changing the package in {root} for too long — wait until it "
-                                     "has finished (or stop it), then run this one again; nothing was written.") from None
+                                     "has finished (or stop it), then run this one again; nothing was written.", code="package-busy") from None
                 if not told:
                     print(f"waiting for another command that is changing the package in {root} …", file=sys.stderr)
                     told = True
@@ -89,12 +103,12 @@ def derived_rows(package: Loaded, rel) -> list[Row]:
     cut short, edited or left from an older version is refused, never silently used."""
     resource = next((r for r in package.descriptor["resources"] if r.get("path") == str(rel)), None)
     if resource is None or not (package.root / rel).is_file():
-        raise UsageError(f"{rel} is missing — run 'make derived' to build it; nothing was written.")
+        raise UsageError(f"{rel} is missing — run 'make derived' to build it; nothing was written.", code="derived-table-missing")
     table, problems = read_table(package.root, resource)
     problems = problems or table_problems(package, resource)
     if problems:
         raise UsageError("\n".join(map(str, problems)) + f"\n{rel} is not what this package's code writes — rebuild it with "
-                         "'make derived' (or restore it from git); nothing was written.")
+                         "'make derived' (or restore it from git); nothing was written.", code="derived-table-not-ours")
     return table.rows
 
 
@@ -103,19 +117,16 @@ def run_writer(args, build) -> int:
     try:
         package = valid_package(args.root)
     except InvalidPackage as error:
-        for problem in error.problems:
-            print(problem, file=sys.stderr)
-        print(f"{len(error.problems)} problem(s) in the data package; nothing was written. "
-              "Fix them and run the command again.", file=sys.stderr)
-        return 1
+        return report(error.problems, "; nothing was written. Fix them and run the command again.")
     try:
         written = commit(args.root, build(package, args))
     except UsageError as error:
         print(error, file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"could not write {error.filename or 'the outputs'}: {error.strerror or error} — nothing was changed; "
-              "free some disk space or fix the folder's permissions, then run the command again", file=sys.stderr)
+        print(refusal(f"could not write {error.filename or 'the outputs'}: {error.strerror or error} — nothing was changed; "
+                      "free some disk space or fix the folder's permissions, then run the command again", "output-not-written"),
+              file=sys.stderr)
         return 1
     stamps.refresh(args.root, args.command, written)
     for path in written:
@@ -138,17 +149,20 @@ def cell(value) -> str:
     return str(value)
 
 
-def csv_text(header: list[str], rows: list[list]) -> str:
+def table(header: list[str], rows: list[dict]) -> bytes:
+    """A CSV file's bytes from rows named by column: UTF-8, LF, minimal quoting, canonical
+    cells. A row that names a column the header does not, or leaves one out, is a mistake in
+    the code that built it: it is never written."""
+    wanted = set(header)
+    for number, row in enumerate(rows, 2):
+        if row.keys() != wanted:
+            raise ValueError(f"row {number} has columns {sorted(row.keys() - wanted)} that the table has not, and lacks "
+                             f"{sorted(wanted - row.keys())}: build it with exactly the columns of its schema")
     stream = io.StringIO()
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows([cell(v) for v in row] for row in rows)
-    return stream.getvalue()
-
-
-def table(header: list[str], rows: list[list]) -> bytes:
-    """A CSV file's bytes: UTF-8, LF, minimal quoting, canonical cells."""
-    return csv_text(header, rows).encode("utf-8")
+    writer.writerows([cell(row[column]) for column in header] for row in rows)
+    return stream.getvalue().encode("utf-8")
 
 
 JOURNAL = ".estimate-journal.json"
@@ -168,9 +182,9 @@ class ForeignJournal(UsageError):
     any file by that name, and following it would rename or delete the package's own files."""
 
 
-def foreign(path: Path, why: str) -> ForeignJournal:
+def foreign(path: Path, why: str, code: str) -> ForeignJournal:
     return ForeignJournal(f"{path}: {why}, so it is not a journal of an interrupted command of this toolkit — "
-                          "delete it and run the command again; nothing was changed.")
+                          "delete it and run the command again; nothing was changed.", code=code)
 
 
 # A commit's temporary file: its target's name, hidden, with the writer's process id.
@@ -181,17 +195,17 @@ def journalled_moves(root: Path, record) -> list[tuple[Path, Path]]:
     """The moves of a journal, each checked to be what commit writes: a temporary file
     beside its target, named after it, both inside the package folder."""
     if not isinstance(record, dict) or record.get("state") not in ("writing", "renaming") or not isinstance(record.get("moves"), list):
-        raise foreign(root / JOURNAL, "it does not hold a state ('writing' or 'renaming') and a list of moves")
+        raise foreign(root / JOURNAL, "it does not hold a state ('writing' or 'renaming') and a list of moves", "journal-not-a-record")
     moves = []
     for number, move in enumerate(record["moves"], 1):
         pair = move if isinstance(move, list) and len(move) == 2 and all(isinstance(p, str) for p in move) else None
         match = pair and TEMPORARY.fullmatch(Path(pair[0]).name)
         if not pair or not match or Path(pair[0]).parent != Path(pair[1]).parent or match["name"] != Path(pair[1]).name:
-            raise foreign(root / JOURNAL, f"move {number} is not from a temporary file to the file it stands for beside it")
+            raise foreign(root / JOURNAL, f"move {number} is not from a temporary file to the file it stands for beside it", "journal-move-not-a-commit")
         try:
             moves.append((inside(root, pair[0]), inside(root, pair[1])))
         except UsageError:
-            raise foreign(root / JOURNAL, f"move {number} leads outside the package folder") from None
+            raise foreign(root / JOURNAL, f"move {number} leads outside the package folder", "journal-move-outside") from None
     return moves
 
 
@@ -202,17 +216,17 @@ def recover(root: Path) -> None:
     such a commit is refused (ForeignJournal) with nothing touched."""
     half_written = root / (JOURNAL + ".tmp")
     if half_written.is_symlink() or (half_written.exists() and not half_written.is_file()):
-        raise foreign(half_written, "it is not a file")
+        raise foreign(half_written, "it is not a file", "journal-not-a-file")
     half_written.unlink(missing_ok=True)
     path = root / JOURNAL
     if not path.exists() and not path.is_symlink():
         return
     if path.is_symlink() or not path.is_file():
-        raise foreign(path, "it is not a file")
+        raise foreign(path, "it is not a file", "journal-not-a-file")
     try:
         record = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, OSError):
-        raise foreign(path, "it cannot be read as JSON") from None
+        raise foreign(path, "it cannot be read as JSON", "journal-not-json") from None
     moves = journalled_moves(root, record)
     for source, destination in moves:
         if source.exists():
@@ -230,7 +244,7 @@ def inside(root: Path, rel) -> Path:
     target = within(root, os.path.relpath(rel, root) if Path(rel).is_absolute() else rel)
     if target is None:
         raise UsageError(f"{rel} is not a file inside the package folder ({root.resolve()}) — commands write only there; "
-                         "choose a path inside it (links that lead out of it count as outside); nothing was written.")
+                         "choose a path inside it (links that lead out of it count as outside); nothing was written.", code="output-outside-package")
     return target
 
 

@@ -1,5 +1,6 @@
 """A problem found in the package, located by file, spreadsheet row and column."""
 
+import sys
 from dataclasses import dataclass
 
 
@@ -35,6 +36,15 @@ def shown(value, limit: int = 60) -> str:
     """A value as a message quotes it: in quotes, escaped, and cut short when long."""
     text = str(value)
     return repr(text) if len(text) <= limit else repr(text[:limit]) + f"… ({len(text):,} characters)"
+
+
+def report(problems: list[Problem], then: str) -> int:
+    """Every problem on standard error, one line each, then how many and ``then`` (what to
+    do); the exit status of a command that stops at them."""
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    print(f"{len(problems)} problem(s) in the data package{then}", file=sys.stderr)
+    return 1
 
 
 def sort_key(problem: Problem) -> tuple:

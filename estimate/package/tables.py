@@ -183,6 +183,13 @@ def essentials(descriptor: dict) -> list[Problem]:
     return problems
 
 
+def columns(descriptor: dict, name: str) -> list[str]:
+    """The columns of the table ``name``, in order, as its schema in the descriptor lists
+    them: what a derived table is written with (the codebook is their one home)."""
+    resource = next(r for r in descriptor["resources"] if r["name"] == name)
+    return [f["name"] for f in resource["schema"]["fields"]]
+
+
 def field_names(resource) -> set:
     schema = resource.get("schema") if isinstance(resource, dict) else None
     fields = schema.get("fields") if isinstance(schema, dict) else None
@@ -218,14 +225,30 @@ def address(descriptor: dict) -> str:
     return descriptor.get("homepage", "")
 
 
+# The field whose codes say which columns of their row they read (``parameters``): the
+# lexicon's rules, whose formulas the field's description gives.
+PARAMETERISED = ("hedges", "rule")
+
+
+def rule_columns(descriptor: dict) -> dict[str, tuple[str, ...]]:
+    """For each hedge rule, the columns of data/hedges.csv its formula reads, as the codebook
+    lists them (``parameters`` of each code of the rule field; checked by ``categories``)."""
+    hedges = next(r for r in descriptor["resources"] if r.get("name") == PARAMETERISED[0])
+    rule = next(f for f in hedges["schema"]["fields"] if f.get("name") == PARAMETERISED[1])
+    return {c["value"]: tuple(c["parameters"]) for c in rule["categories"]}
+
+
 def categories(descriptor: dict) -> list[Problem]:
     """A field's ``categories`` name exactly the codes its ``enum`` allows, in the same order,
     each with a label in English and in Spanish (``label``, ``label_es``): readers of the
-    website, the workbook and the loader see the codes by these labels."""
+    website, the workbook and the loader see the codes by these labels. Each hedge rule
+    lists the number columns of its table it reads (``parameters``)."""
     problems = []
     for number, resource in enumerate(descriptor["resources"]):
         schema = resource.get("schema") if isinstance(resource, dict) else None
         fields = schema.get("fields", []) if isinstance(schema, dict) else []
+        numbers = {f.get("name") for f in fields if isinstance(f, dict) and f.get("type") == "number"} \
+            if isinstance(fields, list) else set()
         for index, field in enumerate(fields if isinstance(fields, list) else []):
             if not isinstance(field, dict):
                 continue
@@ -247,6 +270,12 @@ def categories(descriptor: dict) -> list[Problem]:
                 if not all(isinstance(c.get(k), str) and c[k].strip() for k in ("label", "label_es")):
                     problems.append(Problem(DESCRIPTOR, None, where, f"the code {shown(c['value'])} needs a label in English "
                                                                      "(label) and in Spanish (label_es)", code="categories-label-missing"))
+                read = c.get("parameters")
+                if ((resource.get("name"), field.get("name")) == PARAMETERISED or "parameters" in c) and not (
+                        isinstance(read, list) and all(isinstance(p, str) and p in numbers for p in read)):
+                    problems.append(Problem(DESCRIPTOR, None, where, f"the code {shown(c['value'])} needs its parameters: a list "
+                                                                     "of the number columns of its table that its formula reads "
+                                                                     "(see the field's description)", code="category-parameters-invalid"))
     return problems
 
 

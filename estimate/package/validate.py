@@ -16,7 +16,7 @@ from pathlib import Path
 from frictionless import Package, Resource
 
 from estimate.package import integrity
-from estimate.package.problems import Problem, shown, sort_key
+from estimate.package.problems import Problem, report, shown, sort_key
 from estimate.package.tables import DESCRIPTOR, Loaded, frictionless_view, load, referenced
 
 TYPE_HINTS = {
@@ -137,12 +137,8 @@ def main(args) -> int:
         records = [{"file": p.file, "row": p.row, "column": p.column, "code": p.code, "message": p.message} for p in problems]
         print(json.dumps({"valid": not problems, "problems": records}, ensure_ascii=False, indent=1))
         return 1 if problems else 0
-    for problem in problems:
-        print(problem, file=sys.stderr)
     if problems:
-        print(f"{len(problems)} problem(s) in the data package; nothing was written. Fix them and run 'make validate' again.",
-              file=sys.stderr)
-        return 1
+        return report(problems, "; nothing was written. Fix them and run 'make validate' again.")
     package, _ = load(args.root)
     counts = ", ".join(f"{len(t.rows)} {name}" for name, t in package.tables.items())
     print(f"The data package is valid: {counts}.")

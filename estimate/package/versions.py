@@ -71,7 +71,7 @@ def citation(root: Path) -> dict:
     """CITATION.cff, with what the citation, the workbook and a release take from it checked:
     UsageError with a sentence otherwise."""
     def refused(why: str) -> UsageError:
-        return UsageError(f"{CITATION} in {root}: {why} — restore it (git checkout {CITATION}) or fix it; nothing was written.")
+        return UsageError(f"{CITATION} in {root}: {why} — restore it (git checkout {CITATION}) or fix it; nothing was written.", code="citation-unreadable")
     try:
         cff = yaml.safe_load((root / CITATION).read_text(encoding="utf-8"))
     except FileNotFoundError:

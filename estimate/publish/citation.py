@@ -5,7 +5,7 @@ import sys
 from datetime import date
 
 
-from estimate.package.outputs import UsageError
+from estimate.package.outputs import UsageError, refusal
 from estimate.package.tables import DESCRIPTOR
 from estimate.package.versions import CITATION, citation
 
@@ -81,7 +81,8 @@ def main(args) -> int:
         print(error, file=sys.stderr)
         return 1
     except (OSError, ValueError, KeyError) as error:
-        print(f"cannot read {DESCRIPTOR} in {args.root} ({error}) — run the command from the package folder", file=sys.stderr)
+        print(refusal(f"cannot read {DESCRIPTOR} in {args.root} ({error}) — run the command from the package folder",
+                      "citation-descriptor-unreadable"), file=sys.stderr)
         return 1
     print("APA:")
     print(apa(cff))

@@ -21,8 +21,9 @@ from estimate.package.tables import DERIVED_PREFIX
 HOME = Path(__file__).resolve().parents[2]
 
 
-class LoadError(ValueError):
-    """A table that cannot be loaded: the message says which and what to do."""
+class LoadError(UsageError, ValueError):
+    """A table that cannot be loaded: the message says which and what to do, the code what
+    kind of refusal it is."""
 
 
 def tables(root: Path | str | None = None) -> list[str]:
@@ -36,7 +37,8 @@ def package_at(root):
         return valid_package(Path(root or HOME))
     except InvalidPackage as error:
         raise LoadError("\n".join(map(str, error.problems)) + f"\n{len(error.problems)} problem(s) in the data package at "
-                        f"{root or HOME}: fix them (python -m estimate validate lists them) and load again") from None
+                        f"{root or HOME}: fix them (python -m estimate validate lists them) and load again",
+                        code="package-invalid") from None
 
 
 def load(name: str, root: Path | str | None = None) -> pd.DataFrame:
@@ -46,12 +48,12 @@ def load(name: str, root: Path | str | None = None) -> pd.DataFrame:
     resource = next((r for r in package.descriptor["resources"] if r["name"] == name and "schema" in r), None)
     if resource is None:
         names = ", ".join(r["name"] for r in package.descriptor["resources"] if "schema" in r)
-        raise LoadError(f"there is no table {name!r} in the package — use one of: {names}")
+        raise LoadError(f"there is no table {name!r} in the package — use one of: {names}", code="table-unknown")
     if resource["path"].startswith(DERIVED_PREFIX):
         try:
             rows = derived_rows(package, resource["path"])
         except UsageError as error:
-            raise LoadError(str(error)) from None
+            raise LoadError(error.message, code=error.code) from None
     else:
         rows = package.tables[name].rows
     fields = resource["schema"]["fields"]

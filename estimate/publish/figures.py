@@ -27,7 +27,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 from estimate.publish import figure_words as fw  # noqa: E402
-from estimate.wording.evidence import figures  # noqa: E402
+from estimate.wording.evidence import assertions  # noqa: E402
 from estimate.package.outputs import DERIVED, derived_rows, run_writer, table  # noqa: E402
 from estimate.package.tables import Loaded  # noqa: E402
 
@@ -93,7 +93,7 @@ def marks(package: Loaded) -> list[dict]:
     claims = package.tables["claims"].by_key("claim_id")
     hedges = package.tables["hedges"].by_key("hedge_id")
     result = []
-    for f in figures(package):
+    for f in assertions(package):
         if f.subject_id != SUBJECT or f.time_scope != "cumulative":
             continue
         claim = claims[f.claim_id]
@@ -570,7 +570,7 @@ def model_records(rows: list, ends: dict[str, date]) -> list[dict]:
 
 
 def data_file(name: str, records: list[dict]) -> dict[Path, bytes]:
-    return {FIGURES / f"{name}.csv": table(COLUMNS, [[str(r[c]) if isinstance(r.get(c), date) else r.get(c) for c in COLUMNS] for r in records])}
+    return {FIGURES / f"{name}.csv": table(COLUMNS, [{c: str(r[c]) if isinstance(r.get(c), date) else r.get(c) for c in COLUMNS} for r in records])}
 
 
 # ---------------------------------------------------------------- all of it

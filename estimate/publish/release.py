@@ -83,7 +83,7 @@ def contents(package: Loaded, public: bool = False) -> dict[str, bytes]:
     paths += [str(p.relative_to(root)) for p in sorted((root / FIGURES).iterdir()) if p.is_file() and not p.is_symlink()]
     missing = [p for p in paths if not (root / p).is_file()]
     if missing:
-        raise UsageError(f"cannot release: {', '.join(missing)} missing — run 'make release', which builds them first")
+        raise UsageError(f"cannot release: {', '.join(missing)} missing — run 'make release', which builds them first", code="release-outputs-missing")
     files = {p: (root / p).read_bytes() for p in paths}
     files[DESCRIPTOR] = descriptor_bytes(stamped(descriptor, root))
     if public:
@@ -128,7 +128,7 @@ def uncommitted(root: Path, output: Path) -> list[str]:
         status = git("status", "--porcelain", "--untracked-files=all", "-z", "--", ".")
     except (OSError, subprocess.CalledProcessError):
         raise UsageError(f"cannot release: {root} is not a git checkout, so nothing shows that its files are a commit's — "
-                         "release from a clone of the repository; nothing was written.") from None
+                         "release from a clone of the repository; nothing was written.", code="release-not-a-git-checkout") from None
     entries, paths = iter(status.split("\0")), []
     for entry in entries:
         if len(entry) > 3:
@@ -145,10 +145,10 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
         shown = ", ".join(changed[:10]) + (f" and {len(changed) - 10} more" if len(changed) > 10 else "")
         raise UsageError(f"cannot release: {len(changed)} file(s) differ from the last commit ({shown}) — a release is built "
                          "from a commit: commit "
-                         "the changes (or undo them), then run 'make release' again; nothing was written.")
+                         "the changes (or undo them), then run 'make release' again; nothing was written.", code="release-uncommitted-changes")
     problems = versions.check(package.root, package) + versions.unreleased(package.root)
     if problems:
-        raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.")
+        raise UsageError("\n".join(map(str, problems)) + f"\n{len(problems)} problem(s): the version is not ready to release; nothing was written.", code="release-not-ready")
     descriptor = package.descriptor
     result = {}
     for public in (False, True):
@@ -158,7 +158,7 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
         if earlier.is_file() and earlier.read_bytes() != data:
             raise UsageError(f"{target} already holds a different {descriptor['version']}, and a released version never changes — "
                              "bump the version (python -m estimate bump X.Y.Z), or delete that zip if it was never published; "
-                             "nothing was written.")
+                             "nothing was written.", code="release-version-changed")
         print(f"sha256 {sha256(data)}  {filename}", file=sys.stderr)
         result[target] = data
     return result

@@ -15,7 +15,6 @@ rendered by Jinja2 templates in estimate/publish/web/ with HTML escaping on, so 
 the data can become markup. The only script is the filter (web/claims.js, ours).
 """
 
-import hashlib
 import re
 import tomllib
 from collections import Counter
@@ -66,10 +65,6 @@ def labels(package: Loaded, resource: str, field: str, lang: str) -> dict[str, s
     schema = next(r["schema"] for r in package.descriptor["resources"] if r["name"] == resource)
     key = "label" if lang == "en" else f"label_{lang}"
     return {c["value"]: c[key] for c in next(f for f in schema["fields"] if f["name"] == field)["categories"]}
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def svg_size(data: bytes) -> tuple[int, int]:
@@ -218,7 +213,7 @@ def chart_files(package: Loaded) -> tuple[dict[Path, bytes], dict, dict]:
             origin = package.root / FIGURES / f"{chart.name}.{lang}.svg"
             if not origin.is_file():
                 raise UsageError(f"{FIGURES / origin.name} is missing — run 'make figures' (or 'make site', which draws them "
-                                 "first); nothing was written.")
+                                 "first); nothing was written.", code="site-figure-missing")
             data = origin.read_bytes()
             src = f"charts/{chart.name}.{lang}.svg"
             files[SITE / src] = data
@@ -250,7 +245,7 @@ def download_files(package: Loaded) -> tuple[dict[Path, bytes], list[dict]]:
     files[here / DESCRIPTOR], listed[here / DESCRIPTOR] = descriptor_bytes(release.stamped(descriptor, root)), "descriptor"
     for resource in descriptor["resources"]:
         files[here / resource["path"]], listed[here / resource["path"]] = (root / resource["path"]).read_bytes(), resource
-    entries = [{"href": str(path.relative_to(SITE)), "name": path.name, "bytes": len(files[path]), "sha": sha256(files[path]),
+    entries = [{"href": str(path.relative_to(SITE)), "name": path.name, "bytes": len(files[path]), "sha": release.sha256(files[path]),
                 "what": what} for path, what in listed.items()]
     return files, entries
 

@@ -18,7 +18,10 @@ def middle(earliest: date, latest: date) -> date:
 
 
 @dataclass(frozen=True)
-class Figure:
+class Assertion:
+    """A claimed figure counted once: an active origin claim of a troop count, with the
+    interval its wording allows in persons (a share as its implied count)."""
+
     claim_id: str
     source_id: str
     claimant_id: str
@@ -72,7 +75,23 @@ def wording(claim, hedge_row, count: Interval) -> str:
     return words
 
 
-def figures(package: Loaded, lexicon_name: str = MAIN) -> list[Figure]:
+# What a troop figure is counted in: persons, or a share of a force (percent).
+TROOP_UNITS = ("persons", "percent")
+
+
+def not_evidence(claim) -> str | None:
+    """Why a claim is not a figure of its own (inactive, a relay, not a troop count), or None
+    when it is: the one rule the fit, the conflicts and the baselines all count by."""
+    if claim["status"] != "active":
+        return f"{claim['status']} (see status_reason in claims.csv)"
+    if claim["origin_id"] != claim["claim_id"]:
+        return f"relay of {claim['origin_id']}, which counts for it"
+    if claim["unit"] not in TROOP_UNITS:
+        return "not a troop count"
+    return None
+
+
+def assertions(package: Loaded, lexicon_name: str = MAIN) -> list[Assertion]:
     """Active troop figures in persons, one per origin, ordered canonically by claim_id."""
     ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
     hedges = package.tables["hedges"].by_key("hedge_id")
@@ -80,13 +99,13 @@ def figures(package: Loaded, lexicon_name: str = MAIN) -> list[Figure]:
     subjects = package.tables["subjects"].by_key("subject_id")
     result = []
     for claim in sorted(package.tables["claims"].rows, key=lambda c: c["claim_id"]):
-        if claim["status"] != "active" or claim["origin_id"] != claim["claim_id"] or claim["unit"] not in ("persons", "percent"):
+        if not_evidence(claim):
             continue
         r = ranges[claim["claim_id"]]
         count = Interval(r["implied_count_low"], r["implied_count_high"]) if claim["unit"] == "percent" \
             else Interval(r["value_low"], r["value_high"])
         claimant = claimants[claim["claimant_id"]]
-        result.append(Figure(
+        result.append(Assertion(
             claim_id=claim["claim_id"], source_id=claim["source_id"], claimant_id=claim["claimant_id"],
             claimant=claimant["name"], claimant_kind=claimant["kind"],
             subject_id=claim["subject_id"], subject=subjects[claim["subject_id"]]["name"],

@@ -10,22 +10,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
-from estimate.package.integrity import PARAMETERS
 from estimate.package.outputs import DERIVED, UsageError, cell, inside, run_writer, table
-from estimate.package.tables import Loaded, Row
+from estimate.package.tables import Loaded, Row, columns, rule_columns
 
 MAIN = "main"
 OUTPUT = DERIVED / "ranges.csv"
 # Counts of people are whole: bounds are rounded outward, after forgiving float noise.
 WHOLE_UNITS = {"persons"}
 FLOAT_NOISE = 1e-9
-
-COLUMNS = [
-    "claim_id", "origin_id", "source_id", "claimant_id", "subject_id", "quantity", "time_scope", "unit",
-    "as_of_date_earliest", "as_of_date_latest", "window_start_date_earliest", "window_start_date_latest",
-    "lexicon", "hedge_id", "rule", "rule_parameters", "value_low", "value_high", "high_is_open",
-    "base_claim_id", "implied_count_low", "implied_count_high", "implied_count_high_is_open",
-]
 
 
 class UnknownHedge(ValueError):
@@ -57,8 +49,9 @@ class Interval:
 
 # ---------------------------------------------------------------- the lexicon
 
-def parameters_of(row: Row) -> dict[str, float]:
-    return {name: float(row[name]) for name in PARAMETERS if row[name]}
+def parameters_of(row: Row, read: tuple[str, ...]) -> dict[str, float]:
+    """The parameters a rule reads (``read``, from the codebook), as this row of the lexicon gives them."""
+    return {name: float(row[name]) for name in read if row[name]}
 
 
 def lexicon_names(package: Loaded) -> list[str]:
@@ -69,12 +62,14 @@ def lexicon(package: Loaded, name: str = MAIN) -> dict[str, Hedge]:
     """Hedges by id; a sensitivity lexicon replaces the parameters it lists."""
     names = lexicon_names(package)
     if name not in names:
-        raise UsageError(f"'{name}' is not a lexicon — use one of: {', '.join(names)} (see data/hedges_sensitivity.csv)")
-    hedges = {row["hedge_id"]: Hedge(row["hedge_id"], row["rule"], parameters_of(row)) for row in package.tables["hedges"].rows}
+        raise UsageError(f"'{name}' is not a lexicon — use one of: {', '.join(names)} (see data/hedges_sensitivity.csv)", code="lexicon-unknown")
+    rules = rule_columns(package.descriptor)
+    hedges = {row["hedge_id"]: Hedge(row["hedge_id"], row["rule"], parameters_of(row, rules[row["rule"]]))
+              for row in package.tables["hedges"].rows}
     for row in package.tables["hedges_sensitivity"].rows:
         if row["lexicon"] == name:
             hedge = hedges[row["hedge_id"]]
-            hedges[hedge.hedge_id] = replace(hedge, parameters={**hedge.parameters, **parameters_of(row)})
+            hedges[hedge.hedge_id] = replace(hedge, parameters={**hedge.parameters, **parameters_of(row, rules[hedge.rule])})
     return hedges
 
 
@@ -147,14 +142,15 @@ def claim_ranges(package: Loaded, lexicon_name: str = MAIN) -> list[dict]:
     hedges = lexicon(package, lexicon_name)
     claims = package.tables["claims"].rows
     intervals = {c["claim_id"]: claim_interval(c, hedges) for c in claims}
-    rows = []
+    claim_columns = {f["name"] for f in package.tables["claims"].fields}
+    rows, copied = [], [c for c in columns(package.descriptor, "ranges") if c in claim_columns]
     for claim in sorted(claims, key=lambda c: c["claim_id"]):
         hedge = hedges[claim["hedge_id"]]
         bounds = intervals[claim["claim_id"]]
         implied = None
         if claim["base_claim_id"]:
             implied = whole(Interval(bounds.low / 100, bounds.high / 100).times(intervals[claim["base_claim_id"]]))
-        row = {column: claim[column] for column in COLUMNS if column in claim.cells}
+        row = {column: claim[column] for column in copied}
         row.update(lexicon=lexicon_name, rule=hedge.rule,
                    rule_parameters=rule_parameters(hedge, number_or_none(claim["stated_value"])),
                    value_low=bounds.low, value_high=bounds.high, high_is_open=bounds.is_open,
@@ -176,11 +172,11 @@ def build(package: Loaded, args) -> dict[Path, bytes]:
         # some other file of the package, or a mistake.
         if output.suffix != ".csv":
             raise UsageError(f"--output {output} is not a .csv file name — ranges writes a CSV table: choose a name ending "
-                             "in .csv, or '-' for standard output; nothing was written.")
+                             "in .csv, or '-' for standard output; nothing was written.", code="output-not-csv")
         if target in package.files() - own:
             raise UsageError(f"--output {output} is a file of the package, and an input is never an output — choose another "
-                             "name, or '-' for standard output; nothing was written.")
-    return {output: table(COLUMNS, [[row[c] for c in COLUMNS] for row in rows])}
+                             "name, or '-' for standard output; nothing was written.", code="output-is-an-input")
+    return {output: table(columns(package.descriptor, "ranges"), rows)}
 
 
 def main(args) -> int:
