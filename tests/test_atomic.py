@@ -128,3 +128,13 @@ def test_a_full_disk_while_writing_the_last_output_changes_nothing(built, stage,
     err = capsys.readouterr().err
     assert err.endswith("[output-not-written]\n") and "No space left on device" in err
     assert snapshot(built) == before
+
+
+def test_a_row_named_otherwise_than_its_table_is_never_written():
+    """Rows are built by column name; one that lacks a column or names another is a mistake
+    in the code that built it, refused before anything is written."""
+    from estimate.package.outputs import table
+    assert table(["a", "b"], [{"b": None, "a": 1}]) == b"a,b\n1,\n"
+    for wrong in ({"a": 1}, {"a": 1, "b": 2, "c": 3}, {"a": 1, "B": 2}):
+        with pytest.raises(ValueError, match="build it with exactly the columns of its schema"):
+            table(["a", "b"], [{"a": 0, "b": 0}, wrong])
