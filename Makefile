@@ -25,8 +25,10 @@ INPUTS := datapackage.json $(wildcard data/*.csv) $(wildcard data/texts/*.txt)
 CORE := estimate/__init__.py $(addprefix estimate/package/,__init__.py problems.py tables.py numbers.py integrity.py validate.py outputs.py stamps.py)
 CLI := estimate/__main__.py estimate/cli.py
 # Each stage's code, as its commands import it (estimate/<stage>/).
-WORDING := $(addprefix estimate/wording/,__init__.py ranges.py evidence.py)
-MODEL := $(addprefix estimate/model/,__init__.py equations.py sampler.py laplace.py fit.py tolerances.py model.toml reproducibility.toml)
+WORDING := $(addprefix estimate/wording/,__init__.py ranges.py evidence.py reasons.toml)
+# The model's settings alone (model.toml, read without JAX), and the whole model.
+SETTINGS := $(addprefix estimate/model/,__init__.py settings.py model.toml)
+MODEL := $(SETTINGS) $(addprefix estimate/model/,equations.py sampler.py laplace.py fit.py tolerances.py reproducibility.toml)
 DERIVED := data/derived
 RANGES := $(DERIVED)/ranges.csv
 CONFLICTS := $(DERIVED)/conflicts.csv
@@ -87,7 +89,7 @@ $(FIT) &: $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(WORDING) $(MODEL)
 	$(call run,fit,$(FIT))
 
 conflicts: $(CONFLICTS) ## Literal and model conflicts between claims (data/derived/conflicts.csv)
-$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) $(WORDING) $(MODEL) estimate/compare/__init__.py estimate/compare/conflicts.py
+$(CONFLICTS): $(VENV_STAMP) $(INPUTS) $(CORE) $(CLI) $(FIT) $(WORDING) $(SETTINGS) estimate/compare/__init__.py estimate/compare/conflicts.py
 	$(call run,conflicts,$(CONFLICTS))
 
 baselines: $(BASELINES) ## The six baseline estimates (data/derived/baselines.csv)

@@ -8,7 +8,7 @@ import pytest
 
 from conftest import REPO
 from estimate.compare.conflicts import conflict_type, literal_conflicts
-from estimate.model.fit import load_config
+from estimate.model.settings import load_config
 from estimate.wording.evidence import Assertion, assertions
 from estimate.wording.ranges import Interval
 from estimate.package.tables import load

@@ -309,3 +309,26 @@ def test_the_sensitivity_runs_are_those_model_toml_lists_and_a_misspelt_prior_is
     with pytest.raises(UsageError) as refused:
         sensitivity_runs(misspelt)
     assert refused.value.code == "model-bias-prior-unknown" and "'directionl'" in refused.value.message
+
+
+def test_each_reason_a_claim_is_not_used_is_the_fits_own_and_reads_in_each_language():
+    """claim_fit.csv's reasons are the sentences of reasons.toml: the website gives the same
+    reason in Spanish. Each kind has a sentence in each language, naming the same values."""
+    import string
+    from estimate.model.settings import not_used
+    from estimate.wording.evidence import reason_words
+    package, _ = load(REPO)
+    sources = package.tables["sources"].by_key("source_id")
+    claims = package.tables["claims"].by_key("claim_id")
+    with open(REPO / "data/derived/claim_fit.csv", encoding="utf-8") as f:
+        unused = [r for r in csv.DictReader(f) if r["used_in_fit"] == "false"]
+    assert len(unused) > 50
+    for row in unused:
+        claim = claims[row["claim_id"]]
+        why = not_used(claim, CONFIG, sources[claim["source_id"]])
+        assert why.sentence("en") == row["reason"] and why.sentence("es") != row["reason"]
+    words = reason_words()
+    assert set(words) == {"en", "es"} and set(words["en"]) == set(words["es"])
+    for kind, sentence in words["en"].items():
+        fields = {f for _, f, _, _ in string.Formatter().parse(sentence) if f}
+        assert fields == {f for _, f, _, _ in string.Formatter().parse(words["es"][kind]) if f}, kind

@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from markupsafe import escape
 
 from conftest import REPO, copy_whole
 from estimate.publish.site import highlighted
@@ -302,3 +303,15 @@ def test_a_claim_the_model_flags_on_its_own_says_so(site):
         row = page[page.index(f'<tr id="{claim_id}"'):]
         row = row[:row.index("</tr>")]
         assert "an outlier for the model" in row, claim_id
+
+
+def test_why_a_claim_is_not_used_reads_in_the_pages_language(site):
+    """claim_fit.csv gives its reasons in English; the Spanish page gives the same ones in Spanish."""
+    from estimate.wording.evidence import reason_words
+    unused = [r for r in csv.DictReader(open(REPO / "data" / "derived" / "claim_fit.csv", encoding="utf-8"))
+              if r["used_in_fit"] == "false"]
+    english, spanish = ((site / p / "claims.html").read_text(encoding="utf-8") for p in (".", "es"))
+    for r in unused:
+        assert escape(r["reason"]) in english and escape(r["reason"]) not in spanish, r["claim_id"]
+    planned = escape(reason_words()["es"]["planned"])
+    assert spanish.count(planned) == sum(r["reason"] == reason_words()["en"]["planned"] for r in unused) > 0

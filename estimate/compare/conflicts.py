@@ -13,7 +13,7 @@ import math
 from itertools import permutations
 
 from estimate.wording.evidence import Assertion, assertions
-from estimate.model.fit import load_config
+from estimate.model.settings import load_config
 from estimate.package.outputs import DERIVED, derived_rows, run_writer, table
 from estimate.package.tables import Loaded, columns
 

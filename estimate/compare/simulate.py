@@ -21,7 +21,8 @@ from datetime import date, timedelta
 import numpy as np
 
 from estimate.wording.evidence import Assertion, middle
-from estimate.model.fit import Observation, date_points, landing, load_config, on_log_scale
+from estimate.model.fit import Observation, date_points, landing, on_log_scale
+from estimate.model.settings import load_config
 from estimate.wording.ranges import Hedge, Interval, interval
 
 START = date(2024, 10, 1)

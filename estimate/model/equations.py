@@ -108,30 +108,15 @@ class Design(NamedTuple):
     penalty_strength: jnp.ndarray
     penalty_softness: jnp.ndarray
 
-    @property
-    def n_theta(self) -> int:
-        return self.theta_knot.shape[0]
-
-    @property
-    def n_curves(self) -> int:
-        return self.curve_first.shape[0]
-
-    @property
-    def n_shape(self) -> int:
-        """theta and the curves' levels: the parameters the Gaussian shape prior covers."""
-        return self.n_theta + self.n_curves
-
-    @property
-    def n_params(self) -> int:
-        return self.n_shape + self.bias_mean.shape[0] + 1
-
-    @property
-    def n_claims(self) -> int:
-        return self.lower.shape[0]
-
-    @property
-    def n_evaluations(self) -> int:
-        return self.eval_claim.shape[0]
+    # Sizes, each read off an array with one entry per item (a NamedTuple's fields are its
+    # arrays, so these are properties, not fields).
+    n_theta = property(lambda self: self.theta_knot.shape[0], doc="curve increments, all curves")
+    n_curves = property(lambda self: self.curve_first.shape[0])
+    n_claims = property(lambda self: self.lower.shape[0])
+    n_evaluations = property(lambda self: self.eval_claim.shape[0])
+    n_shape = property(lambda self: self.n_theta + self.n_curves,
+                       doc="theta and the curves' levels: the parameters the Gaussian shape prior covers")
+    n_params = property(lambda self: self.n_shape + self.bias_mean.shape[0] + 1)
 
 
 class Parameters(NamedTuple):

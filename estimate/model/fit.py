@@ -16,7 +16,6 @@ estimates run from its curve's onset to its own last claim, never past it.
 import hashlib
 import json
 import math
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cached_property
@@ -27,17 +26,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from estimate.model import equations, laplace, sampler, tolerances
-from estimate.wording.evidence import middle, not_evidence
+from estimate.model.settings import CONFIG, load_config, not_used
+from estimate.wording.evidence import middle
 from estimate.package.outputs import DERIVED, UsageError, run_writer, table
 from estimate.wording.ranges import MAIN, claim_ranges
 from estimate.package.tables import Loaded, columns
 
-CONFIG = Path(__file__).with_name("model.toml")
 LEVELS = (0.05, 0.5, 0.95)
-
-
-def load_config(path: Path = CONFIG) -> dict:
-    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 # ---------------------------------------------------------------- claims as observations
@@ -94,31 +89,6 @@ def landing(kind: str, low: float, high: float) -> tuple[float, float]:
     return on_log_scale(kind, max(low - half, 0.0), low + half)
 
 
-def window_days(claim: dict) -> int:
-    """The longest an increment's window can be: from its earliest start to its latest end."""
-    return (date.fromisoformat(claim["as_of_date_latest"]) - date.fromisoformat(claim["window_start_date_earliest"])).days
-
-
-def not_modelled(claim, config: dict, source, known_by: date | None) -> str | None:
-    """Why the model cannot read a figure (see evidence.not_evidence for what is one), or None."""
-    if known_by and date.fromisoformat(source["published_date_latest"]) > known_by:
-        return f"not certainly published by {known_by}"
-    if claim["time_scope"] == "planned":
-        return "a planned deployment, never mixed with deployed"
-    if claim["time_scope"] == "present":
-        return "troops present at a date, not the total sent: never mixed with deployed"
-    if claim["quantity"] not in config["quantities"]["base"] and claim["quantity"] != "casualties":
-        return f"no latent curve for {claim['quantity']}"
-    if claim["subject_id"] not in config["start"]:
-        return f"no start date for {claim['subject_id']} in estimate/model/model.toml"
-    if claim["time_scope"] == "increment" and not claim["window_start_date_earliest"]:
-        return "an increment whose window start is not stated"
-    if claim["time_scope"] == "increment" and window_days(claim) < config["knot_days"]:
-        return (f"a rise over at most {window_days(claim)} days, shorter than the curves' {config['knot_days']}-day knots: "
-                "a curve straight between knots would read one battle's toll as a steady rate")
-    return None
-
-
 def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_by: date | None = None):
     """Claims usable by the fit, and why each other claim is not used."""
     ranges = {r["claim_id"]: r for r in claim_ranges(package, lexicon_name)}
@@ -130,9 +100,9 @@ def observations(package: Loaded, config: dict, lexicon_name: str = MAIN, known_
     used, unused = [], {}
     for claim_id in sorted(claims):
         claim, r = claims[claim_id], ranges[claim_id]
-        reason = not_evidence(claim) or not_modelled(claim, config, sources[claim["source_id"]], known_by)
+        reason = not_used(claim, config, sources[claim["source_id"]], known_by)
         if reason:
-            unused[claim_id] = reason
+            unused[claim_id] = reason.sentence()
             continue
         components = tuple(casualties) if claim["quantity"] == "casualties" else (claim["quantity"],)
         low, high = r["value_low"], r["value_high"]

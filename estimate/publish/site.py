@@ -30,6 +30,7 @@ from markupsafe import Markup, escape
 
 from estimate.publish import database, figure_words as fw, release
 from estimate.publish.figures import FIGURES, SUBJECT, PANEL_QUANTITIES, charts, claimant_charts, evidence_ends
+from estimate.model.settings import load_config, not_used
 from estimate.package.outputs import DERIVED, UsageError, derived_rows, run_writer
 from estimate.package.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.package.versions import citation
@@ -95,14 +96,15 @@ def interval(r: dict, lang: str) -> tuple[str, str]:
     return said, implied
 
 
-def treatment(fit: dict, claim: dict, lang: str) -> str:
-    """How the fit uses a claim, in a sentence (claim_fit.csv)."""
+def treatment(fit: dict, claim: dict, source, config: dict, lang: str) -> str:
+    """How the fit uses a claim, in a sentence (claim_fit.csv); why not, in the page's language
+    (the reason claim_fit.csv gives in English, from the same words)."""
     w = words()[lang]
     if fit is None:
         return ""
     if fit["used_in_fit"] != "true":
-        reason = w["relay"].format(origin=claim["origin_id"]) if claim["origin_id"] != claim["claim_id"] else fit["reason"]
-        return w["not_used"].format(reason=reason)
+        why = not_used(claim, config, source)
+        return w["not_used"].format(reason=why.sentence(lang) if why else fit["reason"])
     parts = [w["used"].format(low=fw.people(float(fit["fitted_low"]), lang), high=fw.people(float(fit["fitted_high"]), lang))
              if fit["fitted_high"] else w["used_open"]]
     if fit["bias_factor"]:
@@ -121,6 +123,7 @@ def claim_rows(package: Loaded, lang: str) -> list[dict]:
     subjects = tables["subjects"].by_key("subject_id")
     ranges = {r["claim_id"]: r for r in derived_rows(package, DERIVED / "ranges.csv")}
     fits = {r["claim_id"]: r for r in derived_rows(package, DERIVED / "claim_fit.csv")}
+    config = load_config()
     # A conflict between two claims links each to the other; one the model found in a claim
     # alone (an outlier, a claimant's bias) is named by its kind.
     conflicts: dict[str, list[str]] = {}
@@ -154,7 +157,7 @@ def claim_rows(package: Loaded, lang: str) -> list[dict]:
             "url": source["url"], "host": urlsplit(source["url"]).hostname or "" if source["url"] else "",
             "said_kind": w["quote"] if claim["quote"] else w["paraphrase"], "said": claim["quote"] or claim["paraphrase"],
             "said_lang": source["language"] if claim["quote"] else "en",
-            "fit": "; ".join([treatment(fits.get(claim["claim_id"]), claim, lang)] + flagged.get(claim["claim_id"], [])),
+            "fit": "; ".join([treatment(fits.get(claim["claim_id"]), claim, source, config, lang)] + flagged.get(claim["claim_id"], [])),
             "conflicts": sorted(set(conflicts.get(claim["claim_id"], []))),
         })
     return sorted(rows, key=lambda r: (r["earliest"], r["latest"], r["id"]))

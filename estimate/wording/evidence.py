@@ -4,8 +4,12 @@ Shared by conflicts and baselines, which both count each assertion once and comp
 figures in persons (a share becomes its implied count, for display and baselines only).
 """
 
+import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+from typing import NamedTuple
 
 from estimate.package.numbers import number_words
 from estimate.wording.ranges import MAIN, Interval, claim_ranges
@@ -77,17 +81,33 @@ def wording(claim, hedge_row, count: Interval) -> str:
 
 # What a troop figure is counted in: persons, or a share of a force (percent).
 TROOP_UNITS = ("persons", "percent")
+REASONS = Path(__file__).with_name("reasons.toml")
 
 
-def not_evidence(claim) -> str | None:
+@cache
+def reason_words() -> dict:
+    return tomllib.loads(REASONS.read_text(encoding="utf-8"))
+
+
+class Reason(NamedTuple):
+    """Why a claim is not used: a kind (a key of reasons.toml) and what its sentence names."""
+
+    kind: str
+    values: dict
+
+    def sentence(self, lang: str = "en") -> str:
+        return reason_words()[lang][self.kind].format(**self.values)
+
+
+def not_evidence(claim) -> Reason | None:
     """Why a claim is not a figure of its own (inactive, a relay, not a troop count), or None
     when it is: the one rule the fit, the conflicts and the baselines all count by."""
     if claim["status"] != "active":
-        return f"{claim['status']} (see status_reason in claims.csv)"
+        return Reason("inactive", {"status": claim["status"]})
     if claim["origin_id"] != claim["claim_id"]:
-        return f"relay of {claim['origin_id']}, which counts for it"
+        return Reason("relay", {"origin": claim["origin_id"]})
     if claim["unit"] not in TROOP_UNITS:
-        return "not a troop count"
+        return Reason("not_a_troop_count", {})
     return None
 
 
