@@ -16,7 +16,7 @@ from matplotlib.text import Annotation
 
 from conftest import REPO
 from estimate.publish import figure_words as fw
-from estimate.publish.figures import (FIGURES, FORMATS, LANGUAGES, MIN_POINTS, OVERVIEW, PALETTE, STYLE, charts, evidence_ends,
+from estimate.publish.figures import (FIGURES, FORMATS, LANGUAGES, MIN_POINTS, OVERVIEW, PALETTE, STYLE, charts, distance, evidence_ends,
                               marks, plot_as_of, plot_quantity, quantity_figure, series, styles)
 from estimate.package.outputs import derived_rows
 from estimate.package.tables import load
@@ -94,6 +94,27 @@ def test_a_crowded_who_said_chart_has_a_panel_per_country_group_on_one_date_axis
     assert len({ax.get_xlim() for ax in fig.axes}) == 1 and len({ax.get_ylim() for ax in fig.axes}) == 1
     killed = drawn("who_said_killed", "en")
     assert len(killed.axes) == 1
+
+
+def test_a_label_is_tied_by_a_line_unless_it_is_nearest_its_own_figure(drawn):
+    """A reader pairs a figure's words with the nearest point: where that point is another's,
+    a thin line ties the words to their own."""
+    checked = 0
+    for quantity in ("killed", "wounded", "casualties", "deployed"):
+        for lang in ("en", "es"):
+            fig = drawn(f"who_said_{quantity}", lang)
+            fig.canvas.draw()
+            for ax in fig.axes:
+                notes = [t for t in ax.texts if isinstance(t, Annotation) and t.get_text()]
+                points = {tuple(ax.transData.transform((mdates.date2num(t.xy[0]), t.xy[1]))) for t in notes}
+                for note in notes:
+                    if note.arrow_patch is not None:
+                        continue
+                    box = note.get_window_extent().padded(2)
+                    own = tuple(ax.transData.transform((mdates.date2num(note.xy[0]), note.xy[1])))
+                    assert all(distance(box, own) <= distance(box, p) for p in points), (quantity, lang, note.get_text())
+                    checked += 1
+    assert checked > 50
 
 
 def test_open_claims_have_an_arrow_and_stated_ranges_a_bar(ax):

@@ -292,13 +292,21 @@ class Label(NamedTuple):
     weight: str = "normal"
 
 
+def distance(box: Bbox, point) -> float:
+    """Pixels from a point to the nearest edge of a box (0 inside it)."""
+    x, y = point
+    return math.hypot(max(box.x0 - x, 0, x - box.x1), max(box.y0 - y, 0, y - box.y1))
+
+
 def label(fig, ax, labels: list[Label]) -> list:
-    """Each label at the first of its spots where it overlaps no point, line or earlier label
-    and stays inside the figure and right of the y axis; a label with no free spot is left
-    out unless required (a claimant's name), which then takes the spot that overlaps least.
-    A label placed away from its point is tied to it by a thin line."""
+    """Each label at the first of its spots where it overlaps no point, line or earlier label,
+    stays inside the figure and right of the y axis, and is nearer its own point than any
+    other; a label with no spot free of overlaps is left out unless required (a claimant's
+    name), which then takes the spot that overlaps least. A label placed away from its point,
+    or nearer another point than its own, is tied to its point by a thin line."""
     renderer = fig.canvas.get_renderer()
     taken = obstacles(ax, renderer)
+    where = {(item.x, item.y): ax.transData.transform((mdates.date2num(item.x), item.y)) for item in labels}
     page = Bbox.from_extents(ax.bbox.x0 + 2, ax.bbox.y0 + 2, fig.bbox.x1 - 4, ax.bbox.y1 + 0.6 * fig.dpi * LABEL_POINTS / 72)
 
     def draw(item: Label, spot: tuple, leader: bool):
@@ -316,15 +324,18 @@ def label(fig, ax, labels: list[Label]) -> list:
             box = text.get_window_extent(renderer).padded(2)
             text.remove()
             inside = page.contains(box.x0, box.y0) and page.contains(box.x1, box.y1)
-            clashes = sum(box.overlaps(o) for o in taken) + (0 if inside else len(taken) + 1)
+            own = distance(box, where[item.x, item.y])
+            ambiguous = any(distance(box, p) < own for at, p in where.items() if at != (item.x, item.y))
+            # Overlaps count whole; nearness to another point only breaks ties, since a line can tie it.
+            clashes = sum(box.overlaps(o) for o in taken) + (0 if inside else len(taken) + 1) + 0.5 * ambiguous
             if best is None or clashes < best[0]:
-                best = (clashes, spot, box)
+                best = (clashes, spot, box, ambiguous)
             if clashes == 0:
                 break
-        if best[0] and not item.required:
+        if best[0] >= 1 and not item.required:
             continue
         taken.append(best[2])
-        placed.append(draw(item, best[1], leader=math.hypot(*best[1][:2]) > LEADER))
+        placed.append(draw(item, best[1], leader=math.hypot(*best[1][:2]) > LEADER or best[3]))
     return placed
 
 
