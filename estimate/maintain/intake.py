@@ -25,7 +25,7 @@ from pathlib import Path
 
 from estimate.package.integrity import contains_wording, precision_of, wordings
 from estimate.package.numbers import UnreadableNumber, numerals_from_rows, read_numbers
-from estimate.package.outputs import InvalidPackage, UsageError, commit, refusal, valid_package
+from estimate.package.outputs import InvalidPackage, UsageError, cell, commit, refusal, valid_package
 from estimate.package.problems import Problem
 from estimate.package.tables import DESCRIPTOR, Loaded, descriptor_bytes
 from estimate.package.validate import validate_package
@@ -147,7 +147,6 @@ def stated(package: Loaded, phrase: str, rule: str) -> tuple[str, str, str]:
         numbers = read_numbers(phrase, numerals)
     except UnreadableNumber as error:
         raise UsageError(f"the phrase {phrase!r} cannot be read: {error}", code="intake-phrase-unreadable") from None
-    cell = lambda n: str(int(n)) if n == int(n) else str(n)   # as claims.csv writes a number
     if rule == "range" and len(numbers) == 2:
         return "", cell(numbers[0]), cell(numbers[1])
     if rule == "vague" and not numbers:

@@ -10,7 +10,6 @@ Validation writes nothing.
 
 import json
 import re
-import sys
 from pathlib import Path
 
 from frictionless import Package, Resource
