@@ -15,8 +15,11 @@ bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
 
 
-def point(truth, fit_central, fit_90, fit_50, centrals, mode="as_of"):
-    return bench.Point(mode, "s", "killed", 0, truth, (fit_central, {0.9: fit_90, 0.5: fit_50}), centrals, None)
+def point(truth, fit_central, fit_90, fit_50, centrals, mode="as_of", other=None):
+    """A scored point; the other model states ``other`` (central, 90%, 50%), or what the fit states."""
+    fit = (fit_central, {0.9: fit_90, 0.5: fit_50})
+    stated = (other[0], {0.9: other[1], 0.5: other[2]}) if other else fit
+    return bench.Point(mode, "s", "killed", 0, truth, fit, centrals, None, stated)
 
 
 def test_a_calibrated_width_covers_its_share_of_the_tuning_points():
@@ -64,7 +67,7 @@ def test_a_points_pit_is_where_the_truth_falls_among_the_fits_draws():
     for shift, expected in ((0.0, 0.5), (-1.0, 1.0), (1.0, 0.0)):
         draws = np.sort(y * np.exp(shift + rng.normal(0, 0.1, 4000)))
         result = bench.Replicate()
-        bench.score_point(result, "as_of", scenario, "killed", 0, 120, (y, {}, draws), {})
+        bench.score_point(result, "as_of", scenario, "killed", 0, 120, {bench.IN_USE: (y, {}, draws)}, {})
         assert result.points[0].pit == pytest.approx(expected, abs=0.03)
     bench.score_point(result, "as_of", scenario, "killed", 0, 120, None, {})
     assert result.left_out == 1
@@ -79,10 +82,32 @@ def test_the_report_gives_the_share_of_open_highs_and_the_score_without_them():
               for t in np.linspace(100, 3000, 10)]
     opened = [replace(p, fit=(p.fit[0], {0.9: (p.fit[1][0.9][0], math.inf), 0.5: p.fit[1][0.5]})) for p in closed]
     widths = {(mode, name, level): 0.1 for mode in ("as_of", "smoother") for name in bench.BASELINES for level in bench.LEVELS}
-    results = {scenario.name: bench.Replicate(points=closed + opened, fits=2)}
-    lines = bench.report(Namespace(replicates=1, tuning=1), [scenario], results, widths, 0, {}, 60.0)
+    results = {scenario.name: bench.Replicate(points=closed + opened)}
+    lines = bench.report(Namespace(replicates=1, first=2, tuning=1), [scenario], results, widths, 0, {}, 60.0)
     row = next(line for line in lines if line.startswith(f"| {scenario.name} | yes | 20 |")).split(" | ")
     header = next(line for line in lines if line.startswith("| scenario | well specified")).split(" | ")
     assert row[header.index("fit's high open")] == "50%"
     everything, without = float(row[header.index("fit / best (90%)")]), float(row[header.index("fit / best (90%), closed points")])
     assert without < 1 < everything
+
+
+def test_the_other_model_is_adopted_only_where_it_wins_on_the_same_points():
+    """Both models are scored on the same points: the other wins only with the lower interval
+    score and, where the model is well specified, a 90% coverage not below the target."""
+    scenario = bench.SCENARIOS[0]
+    truths = np.linspace(100, 3000, 40)
+    widths = {(mode, name, level): 0.1 for mode in ("as_of", "smoother") for name in bench.BASELINES for level in bench.LEVELS}
+    centrals = lambda t: {name: float(t) for name in bench.BASELINES}
+
+    def outcome(other):
+        points = [point(t, t, (t / 2, t * 2), (t / 1.3, t * 1.3), centrals(t), other=other(t)) for t in truths]
+        wins, mine, theirs = bench.other_wins([scenario], {scenario.name: bench.Replicate(points=points)}, widths)
+        return wins, theirs.score[("fit", 0.9)] / mine.score[("fit", 0.9)]
+    narrower = lambda t: (t, (t / 1.5, t * 1.5), (t / 1.2, t * 1.2))
+    assert outcome(narrower) == (True, pytest.approx(math.log(2.25) / math.log(4), rel=0.01))
+    wider = lambda t: (t, (t / 3, t * 3), (t / 1.5, t * 1.5))
+    assert outcome(wider)[0] is False
+    # narrower still, but missing the truth one time in four: its score is lower, its coverage too low
+    missing = lambda t: (t, (t / 1.1, t * 1.1) if t < 2300 else (t * 1.01, t * 1.02), (t / 1.05, t * 1.05))
+    wins, ratio = outcome(missing)
+    assert not wins and ratio < 1

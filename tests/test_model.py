@@ -12,6 +12,8 @@ from estimate.model import equations, fit
 from estimate.package.tables import load
 
 CONFIG = fit.load_config()
+# The revision-aware variant make bench compares: every claimant bias drifts over time.
+DRIFTING = CONFIG | {"drift": CONFIG["drift"] | {"sd": CONFIG["drift"]["variant_sd"]}}
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +22,16 @@ def package():
     return loaded
 
 
+@pytest.fixture(scope="module", params=["constant biases", "drifting biases"])
+def config(request):
+    return {"constant biases": CONFIG, "drifting biases": DRIFTING}[request.param]
+
+
 @pytest.fixture(scope="module")
-def full(package):
-    return fit.built_for(package, CONFIG)
+def full(package, config):
+    built = fit.built_for(package, config)
+    assert built.design.n_drift == (len(built.layout.bias_keys) if config is DRIFTING else 0)
+    return built
 
 
 def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float:
@@ -47,7 +56,10 @@ def reference_potential(built: fit.Built, x: np.ndarray, z: np.ndarray) -> float
             a = sum(s * counts[p] for r, p, s in zip(d.plus_eval, d.plus_probe, d.plus_sign) if r == e)
             b = sum(counts[p] for r, p in zip(d.den_eval, d.den_probe) if r == e)
             ms.append(np.log1p(max(a, 0.0)) - np.log1p(b))
-        bias = named.beta[d.bias[i]] if d.bias[i] >= 0 else 0.0
+        bias = 0.0
+        if d.bias[i] >= 0:
+            years = (o.middle - date.fromisoformat(CONFIG["start"][o.subject_id]["date"])).days / 365.25
+            bias = named.beta[d.bias[i]] + (named.drift[d.bias[i]] * years if built.layout.drift else 0.0)
         s = np.sqrt(sigma**2 + d.tau[i] ** 2 + np.var(ms))
         mu = np.mean(ms) + bias
 
@@ -100,11 +112,11 @@ def test_the_derivatives_are_finite_far_from_every_claim(full):
         assert np.all(np.isfinite(gradient(full.design, start + 3 * rng.standard_normal(len(start)))))
 
 
-def test_a_masked_design_is_the_smaller_design_exactly(package, full):
+def test_a_masked_design_is_the_smaller_design_exactly(package, config, full):
     """As of a date, the full design with later claims, knots and rows left out has the
     smaller design's posterior: log density differences between two points agree."""
-    obs, unused = fit.observations(package, CONFIG, "main", date(2025, 4, 26))
-    part = fit.build_design(obs, unused, CONFIG, "neutral")
+    obs, unused = fit.observations(package, config, "main", date(2025, 4, 26))
+    part = fit.build_design(obs, unused, config, "neutral")
     masked = fit.restricted(full, part)
     index = {k: i for i, k in enumerate(full.layout.parameter_keys())}
     columns = [index[k] for k in part.layout.parameter_keys()]

@@ -15,18 +15,20 @@ for a share, averaged over evenly spaced points of the claim's date span, v_i it
 variance over those points (zero for a precise date). With its interval [a_i, b_i] on
 the same scale,
 
-    y_i = m_i + beta_{claimant, class} + eps_i,
+    y_i = m_i + beta_{claimant, class} + gamma_{claimant, class} t_i + eps_i,
     eps_i ~ (1 - w) N(0, s_i^2) + w N(0, (k s_i)^2),   s_i^2 = sigma^2 + tau_i^2 + v_i,
     P(claim i) = P(a_i <= y_i <= b_i)   (a density if a_i = b_i),
 
 with priors theta_{c,1} ~ N(mu0, sd0) (the first rise), and for j >= 2
 theta_{c,j} ~ N(level_c, level_sd) and theta_{c,j} - theta_{c,j-1} ~ N(0, walk_sd), where
 each curve's typical increment level_c ~ N(level_mean, level_mean_sd) is a parameter too;
-beta ~ N(mean, sd) by relation to the counted force, sigma = floor + exp(rho) with
+beta ~ N(mean, sd) by relation to the counted force; gamma, a bias's drift per year over the
+date t_i the claim speaks of (in years from the subject's start), ~ N(0, drift_sd), and absent
+where drift_sd is 0 (the main fit; make bench compares the two); sigma = floor + exp(rho) with
 rho ~ N(log(median - floor), log_sd), and casualties <= deployed as a soft penalty.
 Only relative biases are identifiable: the priors pin their common level.
 
-Parameters are one vector: [theta (all curves), level (one per curve), beta, rho].
+Parameters are one vector: [theta (all curves), level (one per curve), beta, gamma, rho].
 
 Masks make one compiled density serve several posteriors of the same design: a claim
 with weight 0 is left out (leave-one-out, or not yet published as of a date), and so are
@@ -97,6 +99,8 @@ class Design(NamedTuple):
     prior_weight: jnp.ndarray    # per row: 1 applied, 0 left out
     bias_mean: jnp.ndarray
     bias_sd: jnp.ndarray
+    drift_sd: jnp.ndarray        # per bias, the prior sd of its drift per year; empty without drift
+    drift_time: jnp.ndarray      # per claim: years from its subject's start to the date it speaks of
     unused: jnp.ndarray          # per parameter: 1 if it only carries a standard normal
     shape_mean: jnp.ndarray      # the shape prior's mean, and a root of its covariance (see whitened)
     shape_root: jnp.ndarray
@@ -116,7 +120,9 @@ class Design(NamedTuple):
     n_evaluations = property(lambda self: self.eval_claim.shape[0])
     n_shape = property(lambda self: self.n_theta + self.n_curves,
                        doc="theta and the curves' levels: the parameters the Gaussian shape prior covers")
-    n_params = property(lambda self: self.n_shape + self.bias_mean.shape[0] + 1)
+    n_bias = property(lambda self: self.bias_mean.shape[0])
+    n_drift = property(lambda self: self.drift_sd.shape[0])
+    n_params = property(lambda self: self.n_shape + self.n_bias + self.n_drift + 1)
 
 
 class Parameters(NamedTuple):
@@ -126,11 +132,14 @@ class Parameters(NamedTuple):
     theta: jnp.ndarray   # each curve's increments before the softplus, curve after curve
     shape: jnp.ndarray   # theta and the curves' levels: what the Gaussian shape prior covers
     beta: jnp.ndarray    # each claimant bias's log factor, in the layout's bias_keys order
+    drift: jnp.ndarray   # each bias's drift per year, in the same order (none without drift)
     rho: jnp.ndarray     # the log of the noise scale above its floor
 
 
 def unpack(design: Design, x: jnp.ndarray) -> Parameters:
-    return Parameters(x[..., :design.n_theta], x[..., :design.n_shape], x[..., design.n_shape:-1], x[..., -1])
+    bias_end = design.n_shape + design.n_bias
+    return Parameters(x[..., :design.n_theta], x[..., :design.n_shape], x[..., design.n_shape:bias_end],
+                      x[..., bias_end:-1], x[..., -1])
 
 
 # ---------------------------------------------------------------- curves
@@ -232,10 +241,13 @@ def noise_scale(design: Design, rho: jnp.ndarray) -> jnp.ndarray:
     return jnp.sqrt(sigma**2 + design.tau**2)
 
 
-def claim_bias(design: Design, beta: jnp.ndarray) -> jnp.ndarray:
-    if beta.shape[0] == 0:
+def claim_bias(design: Design, p: Parameters) -> jnp.ndarray:
+    """Per claim: its claimant's bias at the date it speaks of (0 for an unattributed claim)."""
+    if p.beta.shape[0] == 0:
         return jnp.zeros(design.n_claims)
-    return jnp.where(design.bias >= 0, beta[jnp.maximum(design.bias, 0)], 0.0)
+    k = jnp.maximum(design.bias, 0)
+    at_date = p.beta[k] + (p.drift[k] * design.drift_time if design.n_drift else 0.0)
+    return jnp.where(design.bias >= 0, at_date, 0.0)
 
 
 def over_dates(design: Design, m: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray]:
@@ -258,7 +270,7 @@ def over_dates(design: Design, m: jnp.ndarray) -> tuple[jnp.ndarray, jnp.ndarray
 def evaluate(design: Design, x: jnp.ndarray) -> Evaluated:
     p = unpack(design, x)
     centre, spread = over_dates(design, measured(design, x))
-    bias = claim_bias(design, p.beta)
+    bias = claim_bias(design, p)
     s = jnp.sqrt(noise_scale(design, p.rho) ** 2 + spread)
     # A claim left out (weight 0) is read at its own bound instead: unconstrained, the curve
     # can sit so far from it that its log P has no finite derivative, and 0 x NaN is NaN.
@@ -284,7 +296,7 @@ def whitened(design: Design) -> Design:
 
     The shape prior is Gaussian with precision Q = R'WR + U (R its rows, W their weights,
     U a unit diagonal on the unused parameters) and mean Q^-1 R'W offset. NUTS samples z
-    with shape = mean + L^-T z (Q = LL'), beta = bias_mean + bias_sd z and rho likewise, so
+    with shape = mean + L^-T z (Q = LL'), beta = bias_mean + bias_sd z and gamma and rho likewise, so
     that every z is standard normal before the claims are seen: the prior's strong
     correlations between neighbouring increments are gone from the sampler's view, and
     with them most of its integration steps. The change is linear, so the posterior is
@@ -305,14 +317,16 @@ def position(design: Design, z: jnp.ndarray) -> jnp.ndarray:
     """The parameter vector x of a whitened point z (whose parts are laid out as x's)."""
     w = unpack(design, z)
     shape = design.shape_mean + design.shape_root @ w.shape
-    return jnp.concatenate([shape, design.bias_mean + design.bias_sd * w.beta, (design.rho_mean + design.rho_sd * w.rho)[None]])
+    return jnp.concatenate([shape, design.bias_mean + design.bias_sd * w.beta, design.drift_sd * w.drift,
+                            (design.rho_mean + design.rho_sd * w.rho)[None]])
 
 
 def whitened_point(design: Design, x: np.ndarray) -> np.ndarray:
     """z of a parameter vector x (numpy): the inverse of position."""
     p = unpack(design, x)
     shape = np.linalg.solve(np.asarray(design.shape_root), np.asarray(p.shape) - np.asarray(design.shape_mean))
-    return np.concatenate([shape, (p.beta - design.bias_mean) / design.bias_sd, [(p.rho - design.rho_mean) / design.rho_sd]])
+    return np.concatenate([shape, (p.beta - design.bias_mean) / design.bias_sd, p.drift / design.drift_sd,
+                           [(p.rho - design.rho_mean) / design.rho_sd]])
 
 
 def potential(design: Design, z: jnp.ndarray) -> jnp.ndarray:

@@ -137,6 +137,7 @@ class Layout:
     knots: dict = field(default_factory=dict)           # curve -> number of thetas
     offsets: list = field(default_factory=list)         # position of each curve's zero knot in the knot vector
     bias_keys: list = field(default_factory=list)
+    drift: bool = False                                 # whether each bias drifts over time (model.toml [drift])
     probes: dict = field(default_factory=dict)          # (curve index, day) -> probe row
     probe_rows: list = field(default_factory=list)      # (knot before, weight of the knot after)
     prior_keys: list = field(default_factory=list)      # what each prior row says, by name
@@ -176,7 +177,7 @@ class Layout:
     def parameter_keys(self) -> list[tuple]:
         """What each parameter is, by name, in the order of the parameter vector."""
         return ([("theta", c, j) for c in self.curves for j in range(self.knots[c])] + [("level", c) for c in self.curves]
-                + [("bias", k) for k in self.bias_keys] + [("rho",)])
+                + [("bias", k) for k in self.bias_keys] + [("drift", k) for k in self.bias_keys if self.drift] + [("rho",)])
 
 
 def onset(config: dict, subject: str, quantity: str) -> date:
@@ -193,7 +194,7 @@ def last_knot(start: date, last: date, knot_days: int) -> int:
 def layout_for(obs: list[Observation], config: dict, until: date | None = None) -> Layout:
     """Curves for every base quantity a claim reads, each from its onset to its last claim,
     or to ``until`` if later (a benchmark's projections; the package publishes none)."""
-    layout = Layout(knot_days=config["knot_days"])
+    layout = Layout(knot_days=config["knot_days"], drift=config["drift"]["sd"] > 0)
     last: dict[tuple, date] = {}
     for o in obs:
         for quantity in set(o.components) | ({"deployed"} if o.kind == "share" else set()):
@@ -268,6 +269,8 @@ def build_design(obs: list[Observation], unused: dict, config: dict, bias_varian
         prior_weight=np.ones(len(prior_offset)),
         bias_mean=np.array([bias_prior[relations[k]]["mean"] for k in layout.bias_keys], dtype=float),
         bias_sd=np.array([bias_prior[relations[k]]["sd"] for k in layout.bias_keys], dtype=float),
+        drift_sd=np.full(len(layout.bias_keys) if layout.drift else 0, float(config["drift"]["sd"])),
+        drift_time=np.array([(o.middle - date.fromisoformat(config["start"][o.subject_id]["date"])).days / 365.25 for o in obs]),
         unused=np.zeros(len(layout.parameter_keys())),
         shape_mean=np.zeros(0), shape_root=np.zeros((0, 0)),
         rho_mean=np.array(math.log(noise["sigma_median"] - noise["sigma_floor"])),
@@ -340,7 +343,7 @@ def restricted(full: Built, part: Built) -> equations.Design:
 
 def starting_point(built: Built, config: dict) -> np.ndarray:
     """Each curve jumping at its first knot to the median level of its claims, then creeping up
-    (one prior sd below the typical increment); biases at their prior means."""
+    (one prior sd below the typical increment); biases at their prior means, without drift."""
     design, layout = built.design, built.layout
     creep = config["increments"]["level_mean"] - config["increments"]["level_sd"]
     theta = []
@@ -349,7 +352,7 @@ def starting_point(built: Built, config: dict) -> np.ndarray:
                   if o.subject_id == subject and quantity in o.components and o.kind == "count"]
         level = float(np.median(levels)) if levels else math.log1p(100)
         theta += [math.log(math.expm1(max(level, 0.1)))] + [creep] * (layout.knots[(subject, quantity)] - 1)
-    return np.concatenate([theta, [creep] * design.n_curves, design.bias_mean, [float(design.rho_mean)]])
+    return np.concatenate([theta, [creep] * design.n_curves, design.bias_mean, np.zeros(design.n_drift), [float(design.rho_mean)]])
 
 
 # ---------------------------------------------------------------- posteriors
@@ -747,8 +750,10 @@ def watched(fit: Fit, config: dict) -> tuple[np.ndarray, list[str]]:
         blocks.append(np.log1p(curve_draws(fit, subject, parts, when)))
         names += [f"{quantity} on {day}" for day in when]
     p = equations.unpack(fit.design, fit.chains.draws)
-    blocks += [p.beta, p.rho[..., None]]
-    names += [f"the bias of {claimant} ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys] + ["the noise scale"]
+    blocks += [p.beta, p.drift, p.rho[..., None]]
+    names += [f"the bias of {claimant} ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys]
+    names += [f"the drift of {claimant}'s bias ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys if fit.layout.drift]
+    names += ["the noise scale"]
     for o in fit.obs:
         blocks.append(fitted_draws(fit, o)[..., None])
         names.append(f"the fitted value of {o.claim_id}")
