@@ -343,16 +343,17 @@ def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> l
 def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_points: int, times: dict, seconds: float) -> list[str]:
     seeds = [100 * r for r in range(args.first, args.first + args.replicates)]
     unseen = [s for s in seeds if s >= 100 * CHOSEN_ON]
+    plural = "s" if len(seeds) > 1 else ""
     lines = ["# Benchmark results", "",
              f"Written by `make bench` (`benchmarks/run.py --replicates {args.replicates} --first {args.first} --tuning {args.tuning}`) in "
              f"{seconds / 60:.0f} minutes on {__import__('os').cpu_count()} cores. Each scenario: {args.replicates} reporting "
-             f"replicates (seeds {', '.join(map(str, seeds))}) and {args.tuning} tuning replicates (seeds from {TUNING_SEED}), which only "
+             f"replicate{plural} (seed{plural} {', '.join(map(str, seeds))}) and {args.tuning} tuning replicates (seeds from {TUNING_SEED}), which only "
              f"calibrate the baselines' widths ({tuning_points} points). The model's settings (`estimate/model/model.toml`) "
              "were chosen on the committed package and on the first eight scenarios below (baseline to loose_hedges) of "
              "an earlier version of this benchmark, which scored the smoother only. Two changes followed the first "
              "as-of run of this one, on reporting seeds 0 and 100 of every scenario: counts rising at a steady rate "
              "between knots, and the fit's projection past its evidence. The drifting biases' prior was set before any run. "
-             + (f"Every reporting seed here is out of sample: no setting was chosen on seeds {', '.join(map(str, unseen))}."
+             + (f"Every reporting seed here is out of sample: no setting was chosen on seed{plural} {', '.join(map(str, unseen))}."
                 if unseen == seeds else f"Seeds {', '.join(map(str, sorted(set(seeds) - set(unseen))))} are not out of sample."), "",
              f"Targets where the model is well specified: 90% coverage within {COVERAGE_TARGET[0]}–{COVERAGE_TARGET[1]} "
              f"and a 90% interval score at most {SCORE_TARGET} × the best calibrated baseline's. Scores on the log1p "
