@@ -162,7 +162,7 @@ def gated(result: Replicate, fits: dict) -> None:
 def stated_by(fits: dict, parts: tuple, when: date, own: list, bounded: bool) -> dict | None:
     """What each model's fit stated on ``when``; None where they state nothing (no claim of its own)."""
     stated = {model: fit_band(fit, parts, when, own, bounded) for model, fit in fits.items()}
-    return None if fits and not own else stated
+    return None if None in stated.values() else stated
 
 
 def replicate(scenario: Scenario, seed: int, with_fit: bool = True, shuffled_too: bool = False) -> Replicate:
@@ -438,7 +438,7 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=1, help="reporting replicates per scenario (each about an hour over every scenario)")
-    parser.add_argument("--first", type=int, default=2,
+    parser.add_argument("--first", type=int, default=CHOSEN_ON,
                         help=f"the first reporting replicate (seed 100 × it): settings were chosen on replicates below {CHOSEN_ON}")
     parser.add_argument("--tuning", type=int, default=20, help="tuning replicates per scenario (baselines only: cheap)")
     parser.add_argument("--scenarios", nargs="*", help="only these scenarios (default: all)")
