@@ -27,10 +27,15 @@ on tuning replicates, whose seeds are apart from the reporting ones, to reach th
 coverage there. An open upper bound (the fit's, where no known claim bounds the quantity
 from above) is scored at CAP people.
 
-Writes benchmarks/results.md.
+Two commands, so that replicates can be fitted one seed at a time (about an hour each) and
+add up: ``replicate --seed S`` fits every scenario on seed S and writes what each method
+stated at every point to benchmarks/replicates/seed-S/ (points.csv, scenarios.csv);
+``report --seeds …`` scores the saved replicates of those seeds against baselines calibrated
+on tuning replicates (baselines only: minutes) and writes benchmarks/results.md.
 """
 
 import argparse
+import csv
 import math
 import sys
 import time
@@ -45,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from estimate.compare.baselines import BASELINES, reliability  # noqa: E402
 from estimate.model.fit import Fit, build_design, chains_for, checked_fit, curve_draws, load_config, part_of, pit_tenths, posterior, restricted  # noqa: E402
-from estimate.package.outputs import commit  # noqa: E402
+from estimate.package.outputs import UsageError, commit, table  # noqa: E402
 from estimate.wording.ranges import lexicon  # noqa: E402
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, Claims, Scenario, simulate, truth  # noqa: E402
 from estimate.package.tables import load  # noqa: E402
@@ -56,10 +61,10 @@ HORIZONS = (0, 28, 56)
 LEVELS = (0.5, 0.9)
 CAP = 100_000            # people: an open upper bound is scored here, ten times the largest deployment simulated
 SMOOTHER_STEP = 14
-INVARIANCE_REPLICATES = 2
 SIZES = (50, 500, 5000)
-TUNING_SEED = 10_000     # tuning replicates: seeds TUNING_SEED + r; reporting replicates: 100 * r
-CHOSEN_ON = 2            # the model's settings were chosen looking at reporting replicates 0 and 1 (seeds 0, 100)
+TUNING_SEED = 10_000     # tuning replicates: seeds TUNING_SEED + r, apart from any reporting seed
+CHOSEN_ON = 200          # the model's settings were chosen looking at reporting seeds below this (0 and 100)
+REPLICATES = ROOT / "benchmarks/replicates"   # one folder per reporting seed
 # Targets where the model is well specified (the issue that set them: "A benchmark that cannot flatter").
 COVERAGE_TARGET = (0.85, 0.95)
 SCORE_TARGET = 0.9
@@ -165,10 +170,10 @@ def stated_by(fits: dict, parts: tuple, when: date, own: list, bounded: bool) ->
     return None if None in stated.values() else stated
 
 
-def replicate(scenario: Scenario, seed: int, with_fit: bool = True, shuffled_too: bool = False) -> Replicate:
+def replicate(scenario: Scenario, seed: int, with_fit: bool = True) -> Replicate:
     """One replicate's points, as of each scoring day and for the smoother, each fitted by both
-    models. Without the fit (tuning replicates), the points carry the baselines' centrals only.
-    ``shuffled_too``: refit the smoother with the claims in another order, which must not matter."""
+    models, and the smoother refitted with the claims in another order, which must not matter.
+    Without the fit (tuning replicates), the points carry the baselines' centrals only."""
     claims = simulate(scenario, HEDGES, seed, RANKED_KINDS)
     result = Replicate()
     until = lambda day: START + timedelta(days=day + max(HORIZONS))
@@ -207,11 +212,10 @@ def replicate(scenario: Scenario, seed: int, with_fit: bool = True, shuffled_too
         together = curve_draws(smoother, SUBJECT, ("killed", "wounded"), dates)
         apart = curve_draws(smoother, SUBJECT, ("killed",), dates) + curve_draws(smoother, SUBJECT, ("wounded",), dates)
         result.identity = float(np.max(np.abs(together - apart)))
-        if shuffled_too:
-            shuffled = list(np.random.default_rng(seed).permutation(claims.observations))
-            again = posterior(build_design(shuffled, {}, MODELS[IN_USE], "neutral"), MODELS[IN_USE])
-            result.invariant = all(np.array_equal(curve_draws(smoother, SUBJECT, p, dates), curve_draws(again, SUBJECT, p, dates))
-                                   for p in QUANTITIES.values())
+        shuffled = list(np.random.default_rng(seed).permutation(claims.observations))
+        again = posterior(build_design(shuffled, {}, MODELS[IN_USE], "neutral"), MODELS[IN_USE])
+        result.invariant = all(np.array_equal(curve_draws(smoother, SUBJECT, p, dates), curve_draws(again, SUBJECT, p, dates))
+                               for p in QUANTITIES.values())
     return result
 
 
@@ -228,6 +232,79 @@ def merged(replicates) -> Replicate:
         if one.invariant is not None:
             total.invariant = one.invariant and total.invariant is not False
     return total
+
+
+# A saved replicate: one row per point, with what each model and each baseline stated there
+# (an open high is an empty cell), and one row per scenario with its counts and checks.
+SLUG = {model: model.replace(" ", "_") for model in MODELS}
+POINT_COLUMNS = (["scenario", "mode", "quantity", "horizon", "truth", "pit"]
+                 + [f"{SLUG[m]}_{part}" for m in MODELS for part in ("central", "50_low", "50_high", "90_low", "90_high")]
+                 + [f"baseline_{name}" for name in BASELINES])
+SCENARIO_COLUMNS = ["scenario", "seconds", "left_out", "identity", "invariant"] + [f"{c}_{SLUG[m]}" for m in MODELS for c in ("fits", "failed")]
+
+
+def seed_folder(seed: int) -> Path:
+    return REPLICATES / f"seed-{seed}"
+
+
+def shown(path: Path) -> str:
+    """A path as an error names it: from the repository's root where it is inside."""
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def exact(value: float | None) -> str:
+    """A number as text that reads back to the same float; empty for none or an open bound."""
+    return "" if value is None or math.isinf(value) else repr(float(value))
+
+
+def saved(results: dict[str, Replicate], seconds: dict[str, float]) -> dict[Path, bytes]:
+    """A seed's replicates (by scenario) as the bytes of points.csv and scenarios.csv."""
+    rows = []
+    for result in results.values():
+        for p in result.points:
+            row = {"scenario": p.scenario, "mode": p.mode, "quantity": p.quantity, "horizon": p.horizon, "truth": exact(p.truth), "pit": exact(p.pit)}
+            for model, (central, bands) in ((IN_USE, p.fit), (OTHER, p.other)):
+                row |= {f"{SLUG[model]}_central": exact(central)} | {f"{SLUG[model]}_{round(100 * level)}_{end}": exact(bands[level][i])
+                                                                      for level in LEVELS for i, end in enumerate(("low", "high"))}
+            rows.append(row | {f"baseline_{name}": exact(v) for name, v in p.baselines.items()})
+    scenarios = [{"scenario": name, "seconds": round(seconds[name]), "left_out": r.left_out,
+                  "identity": exact(r.identity), "invariant": r.invariant}
+                 | {f"{c}_{SLUG[m]}": getattr(r, c)[m] for m in MODELS for c in ("fits", "failed")} for name, r in results.items()]
+    return {Path("points.csv"): table(POINT_COLUMNS, rows), Path("scenarios.csv"): table(SCENARIO_COLUMNS, scenarios)}
+
+
+def rows_of(path: Path, columns: list[str], seed: int) -> list[dict]:
+    try:
+        with path.open(newline="", encoding="utf-8") as stream:
+            reader = csv.DictReader(stream)
+            rows = list(reader)
+    except FileNotFoundError:
+        raise UsageError(f"{shown(path)} is missing: fit that seed first (make bench, or "
+                         f"benchmarks/run.py replicate --seed {seed})", code="bench-replicate-missing") from None
+    if reader.fieldnames != columns:
+        raise UsageError(f"{shown(path)}, row 1: its columns are not those this benchmark writes (an older "
+                         f"version?) — refit that seed (benchmarks/run.py replicate --seed {seed})", code="bench-replicate-columns")
+    return rows
+
+
+def loaded(seed: int) -> dict[str, Replicate]:
+    """The replicates saved for ``seed``, by scenario, as they were fitted."""
+    folder = seed_folder(seed)
+    results = {}
+    for row in rows_of(folder / "scenarios.csv", SCENARIO_COLUMNS, seed):
+        results[row["scenario"]] = Replicate(fits={m: int(row[f"fits_{SLUG[m]}"]) for m in MODELS},
+                                             failed={m: int(row[f"failed_{SLUG[m]}"]) for m in MODELS},
+                                             left_out=int(row["left_out"]), identity=float(row["identity"]),
+                                             invariant={"true": True, "false": False}.get(row["invariant"]))
+    number = lambda text, empty: float(text) if text else empty
+    for row in rows_of(folder / "points.csv", POINT_COLUMNS, seed):
+        stated = {m: (float(row[f"{SLUG[m]}_central"]),
+                      {level: (float(row[f"{SLUG[m]}_{round(100 * level)}_low"]), number(row[f"{SLUG[m]}_{round(100 * level)}_high"], math.inf))
+                       for level in LEVELS}) for m in MODELS}
+        results[row["scenario"]].points.append(Point(row["mode"], row["scenario"], row["quantity"], int(row["horizon"]), float(row["truth"]),
+                                                     stated[IN_USE], {name: float(row[f"baseline_{name}"]) for name in BASELINES},
+                                                     number(row["pit"], None), stated[OTHER]))
+    return results
 
 
 def calibrated_widths(points: list[Point]) -> dict:
@@ -340,13 +417,44 @@ def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> l
     return lines
 
 
-def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_points: int, times: dict, seconds: float) -> list[str]:
-    seeds = [100 * r for r in range(args.first, args.first + args.replicates)]
-    unseen = [s for s in seeds if s >= 100 * CHOSEN_ON]
+def world_section(scenarios: list[Scenario], by_seed: dict, widths: dict) -> list[str]:
+    """What each seed's baseline world drew and the fit cannot know: the errors its loss claims share."""
+    world = next((s for s in scenarios if s.name == SCENARIOS[0].name), None)
+    if world is None:
+        return []
+    lines = ["", "## Each seed's world", "",
+             f"What the fit cannot know: the error its claims share. In the {world.name} scenario of each seed, the error "
+             "of the loss claims (killed, wounded, casualties) as the simulator drew it (log scale: claimant bias, unattributed "
+             "bias, noise), and the fit's 90% coverage there. Only relative biases can be estimated: the common level of the "
+             "counts rests on the bias prior and on the unattributed claims, which have no claimant bias, so that a few "
+             "unattributed claims far off move it.", "",
+             "| seed | loss claims | their mean error | attributed: mean error | unattributed | unattributed: mean error | "
+             "unattributed: lowest | as of: 90% coverage | smoother: 90% coverage |", "|---|---|---|---|---|---|---|---|---|"]
+    for seed, results in by_seed.items():
+        claims = simulate(world, HEDGES, seed, RANKED_KINDS)
+        losses = [o for o in claims.observations if o.quantity != "deployed"]
+        error = lambda rows: [claims.errors[o.claim_id] for o in rows]
+        attributed, unattributed = error([o for o in losses if o.bias_key]), error([o for o in losses if not o.bias_key])
+        mean = lambda values: f"{np.mean(values):+.2f}" if values else "–"
+        coverage = [scored([p for p in results[world.name].points if p.mode == mode], widths) for mode in ("as_of", "smoother")]
+        lines.append(f"| {seed} | {len(losses)} | {mean(error(losses))} | {mean(attributed)} | {len(unattributed)} | {mean(unattributed)} | "
+                     f"{f'{min(unattributed):+.2f}' if unattributed else '–'} | "
+                     + " | ".join(f"{c.coverage[0.9]:.2f}" if c else "–" for c in coverage) + " |")
+    return lines
+
+
+def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replicate]], widths: dict, tuning_points: int,
+           times: dict, fitting: float, seconds: float) -> list[str]:
+    """results.md's lines: ``by_seed`` holds each reporting seed's replicates by scenario;
+    ``fitting`` is the seconds their fits took, ``seconds`` those of the report."""
+    seeds = list(by_seed)
+    results = {sc.name: merged(by_seed[seed][sc.name] for seed in seeds) for sc in scenarios}
+    unseen = [s for s in seeds if s >= CHOSEN_ON]
     plural = "s" if len(seeds) > 1 else ""
     lines = ["# Benchmark results", "",
-             f"Written by `make bench` (`benchmarks/run.py --replicates {args.replicates} --first {args.first} --tuning {args.tuning}`) in "
-             f"{seconds / 60:.0f} minutes on {__import__('os').cpu_count()} cores. Each scenario: {args.replicates} reporting "
+             f"Written by `make bench`: `benchmarks/run.py replicate --seed S` for each reporting seed S (their fits took "
+             f"{fitting / 60:.0f} minutes in all on {__import__('os').cpu_count()} cores), then `benchmarks/run.py report --seeds "
+             f"{' '.join(map(str, seeds))} --tuning {args.tuning}` ({seconds / 60:.0f} minutes). Each scenario: {len(seeds)} reporting "
              f"replicate{plural} (seed{plural} {', '.join(map(str, seeds))}) and {args.tuning} tuning replicates (seeds from {TUNING_SEED}), which only "
              f"calibrate the baselines' widths ({tuning_points} points). The model's settings (`estimate/model/model.toml`) "
              "were chosen on the committed package and on the first eight scenarios below (baseline to loose_hedges) of "
@@ -354,7 +462,9 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
              "as-of run of this one, on reporting seeds 0 and 100 of every scenario: counts rising at a steady rate "
              "between knots, and the fit's projection past its evidence. The drifting biases' prior was set before any run. "
              + (f"Every reporting seed here is out of sample: no setting was chosen on seed{plural} {', '.join(map(str, unseen))}."
-                if unseen == seeds else f"Seeds {', '.join(map(str, sorted(set(seeds) - set(unseen))))} are not out of sample."), "",
+                if unseen == seeds else f"Seeds {', '.join(map(str, sorted(set(seeds) - set(unseen))))} are not out of sample.")
+             + " A seed draws one world (claimants, biases, claims) that every scenario then varies, so the points of a seed "
+             "move together: the spread across seeds, not the number of points, says how far a coverage can be trusted.", "",
              f"Targets where the model is well specified: 90% coverage within {COVERAGE_TARGET[0]}–{COVERAGE_TARGET[1]} "
              f"and a 90% interval score at most {SCORE_TARGET} × the best calibrated baseline's. Scores on the log1p "
              f"scale; lower is better; an open upper bound is scored at {CAP:,} people.", "",
@@ -362,9 +472,9 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
              f"Scored on days {', '.join(map(str, SCORE_DAYS))} after the start and {', '.join(map(str, HORIZONS[1:]))} "
              "days after each. Past a quantity's last claim the fit states its projection (its curves run on under the "
              "model's prior for later increments); a baseline carries its last statement forward.", "",
-             "| scenario | well specified | points | fit 90% coverage | fit 50% coverage | fit IS 90% | best baseline (IS 90%) "
-             "| fit / best (90%) | fit / best (50%) | fit's high open | fit / best (90%), closed points | fits failing the gates | verdict |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| scenario | well specified | points | fit 90% coverage | by seed | fit 50% coverage | fit IS 90% | best baseline (IS 90%) "
+             "| fit / best (90%) | by seed | fit / best (50%) | fit's high open | fit / best (90%), closed points | fits failing the gates | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for scenario in scenarios:
         r = results[scenario.name]
         s = scored([p for p in r.points if p.mode == "as_of"], widths)
@@ -373,9 +483,12 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
         best = s.best(0.9)
         as_of = [p for p in r.points if p.mode == "as_of"]
         closed = scored([p for p in as_of if not open_high(p)], widths)
+        each = [scored([p for p in by_seed[seed][scenario.name].points if p.mode == "as_of"], widths) for seed in seeds]
+        spread = lambda value: " / ".join(value(e) if e else "–" for e in each)
         lines.append(f"| {scenario.name} | {'yes' if scenario.well_specified else 'no'} | {s.points} | {s.coverage[0.9]:.3f} | "
-                     f"{s.coverage[0.5]:.3f} | {s.score[('fit', 0.9)]:.3f} | {best} ({s.score[(best, 0.9)]:.3f}) | "
-                     f"{s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} | {sum(map(open_high, as_of)) / len(as_of):.0%} | "
+                     f"{spread(lambda e: f'{e.coverage[0.9]:.2f}')} | {s.coverage[0.5]:.3f} | {s.score[('fit', 0.9)]:.3f} | "
+                     f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {spread(lambda e: f'{e.ratio(0.9):.2f}')} | "
+                     f"{s.ratio(0.5):.2f} | {sum(map(open_high, as_of)) / len(as_of):.0%} | "
                      f"{f'{closed.ratio(0.9):.2f}' if closed else '–'} | {r.failed[IN_USE]} of {r.fits[IN_USE]} | "
                      f"{verdict(s, scenario.well_specified)} |")
     lines += ["", "By horizon, over every scenario (fit / best baseline at 90%; the fit's 90% coverage):", "",
@@ -403,6 +516,7 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
             best = s.best(0.9)
             lines.append(f"| {scenario.name} | {s.points} | {s.coverage[0.9]:.3f} | {s.score[('fit', 0.9)]:.3f} | "
                          f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} |")
+    lines += world_section(scenarios, by_seed, widths)
     lines += variant_section(scenarios, results, widths)
     lines += ["", "## Calibration beyond coverage", "",
               "Where the truth fell among the fit's draws (the probability integral transform), as the share of points "
@@ -427,7 +541,7 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
     lines += ["", "## Checks", "",
               f"- Points left out because the fit or a baseline stated nothing there: {left_out}.",
               f"- Scenarios with a replicate whose casualties differ from killed + wounded in some draw: {identity}.",
-              f"- The first {INVARIANCE_REPLICATES} replicates of each scenario refitted with their claims shuffled: "
+              f"- Every replicate's smoother refitted with its claims shuffled: "
               f"{'identical draws' if invariant else '**different draws**'}."]
     if times:
         lines += ["", "| claims | fit time (s) | time per claim relative to 50 claims |", "|---|---|---|"]
@@ -435,31 +549,59 @@ def report(args, scenarios: list[Scenario], results: dict, widths: dict, tuning_
     return lines
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=1, help="reporting replicates per scenario (each about an hour over every scenario)")
-    parser.add_argument("--first", type=int, default=CHOSEN_ON,
-                        help=f"the first reporting replicate (seed 100 × it): settings were chosen on replicates below {CHOSEN_ON}")
-    parser.add_argument("--tuning", type=int, default=20, help="tuning replicates per scenario (baselines only: cheap)")
-    parser.add_argument("--scenarios", nargs="*", help="only these scenarios (default: all)")
-    parser.add_argument("--no-timing", action="store_true")
-    parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/results.md")
-    args = parser.parse_args(argv)
-    began = time.perf_counter()
+def fit_seed(args) -> None:
+    """``replicate``: every scenario on one seed, saved."""
     scenarios = [s for s in SCENARIOS if not args.scenarios or s.name in args.scenarios]
+    results, seconds = {}, {}
+    for scenario in scenarios:
+        began = time.perf_counter()
+        results[scenario.name] = replicate(scenario, args.seed)
+        seconds[scenario.name] = time.perf_counter() - began
+        print(f"seed {args.seed}, {scenario.name}: {len(results[scenario.name].points)} points, {seconds[scenario.name]:.0f} s",
+              file=sys.stderr, flush=True)
+    folder = seed_folder(args.seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    commit(folder, saved(results, seconds))
+
+
+def write_report(args) -> None:
+    """``report``: the saved replicates of the seeds asked for, scored and written out."""
+    began = time.perf_counter()
+    by_seed = {seed: loaded(seed) for seed in args.seeds}
+    names = list(by_seed[args.seeds[0]])
+    for seed, results in by_seed.items():
+        if list(results) != names:
+            raise UsageError(f"{shown(seed_folder(seed) / 'scenarios.csv')} holds other scenarios than seed "
+                             f"{args.seeds[0]}'s — refit it with every scenario (benchmarks/run.py replicate --seed {seed})",
+                             code="bench-scenarios-differ")
+    scenarios = [s for s in SCENARIOS if s.name in names]
     tuning = [p for s in scenarios for r in range(args.tuning) for p in replicate(s, TUNING_SEED + r, with_fit=False).points]
     widths = calibrated_widths(tuning)
-    results = {}
-    for scenario in scenarios:
-        reporting = range(args.first, args.first + args.replicates)
-        results[scenario.name] = merged(replicate(scenario, 100 * r, shuffled_too=r - args.first < INVARIANCE_REPLICATES)
-                                        for r in reporting)
-        print(f"{scenario.name}: {len(results[scenario.name].points)} points, {time.perf_counter() - began:.0f} s", file=sys.stderr, flush=True)
+    fitting = sum(float(row["seconds"]) for seed in args.seeds for row in rows_of(seed_folder(seed) / "scenarios.csv", SCENARIO_COLUMNS, seed))
     times = {} if args.no_timing else {n: timing(n) for n in SIZES}
-    lines = report(args, scenarios, results, widths, len(tuning), times, time.perf_counter() - began)
+    lines = report(args, scenarios, by_seed, widths, len(tuning), times, fitting, time.perf_counter() - began)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     commit(args.output.parent, {Path(args.output.name): ("\n".join(lines) + "\n").encode("utf-8")})
     print("\n".join(lines))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    one = commands.add_parser("replicate", help="fit every scenario on one reporting seed (about an hour) and save what each method stated")
+    one.add_argument("--seed", type=int, required=True, help=f"the model's settings were chosen on seeds below {CHOSEN_ON}: use others")
+    one.add_argument("--scenarios", nargs="*", help="only these scenarios (default: all)")
+    every = commands.add_parser("report", help="score the saved replicates of these seeds and write the results")
+    every.add_argument("--seeds", type=int, nargs="+", required=True, help="reporting seeds, each saved by replicate --seed")
+    every.add_argument("--tuning", type=int, default=20, help="tuning replicates per scenario (baselines only: cheap)")
+    every.add_argument("--no-timing", action="store_true")
+    every.add_argument("--output", type=Path, default=ROOT / "benchmarks/results.md")
+    args = parser.parse_args(argv)
+    try:
+        fit_seed(args) if args.command == "replicate" else write_report(args)
+    except UsageError as error:
+        print(f"benchmarks/run.py: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -73,6 +73,12 @@ def test_a_points_pit_is_where_the_truth_falls_among_the_fits_draws():
     assert result.left_out == 1
 
 
+def as_of_row(lines: list[str], name: str) -> tuple[list[str], list[str]]:
+    """The as-of table's row for a scenario, and its header, as cells."""
+    header = next(line for line in lines if line.startswith("| scenario | well specified | points")).split(" | ")
+    return next(line for line in lines if line.startswith(f"| {name} | ")).split(" | "), header
+
+
 def test_the_report_gives_the_share_of_open_highs_and_the_score_without_them():
     """An open high is scored at the cap; the report says how often the fit left it open and how
     the fit fares on the other points, so the cap's weight in its score is seen."""
@@ -82,10 +88,9 @@ def test_the_report_gives_the_share_of_open_highs_and_the_score_without_them():
               for t in np.linspace(100, 3000, 10)]
     opened = [replace(p, fit=(p.fit[0], {0.9: (p.fit[1][0.9][0], math.inf), 0.5: p.fit[1][0.5]})) for p in closed]
     widths = {(mode, name, level): 0.1 for mode in ("as_of", "smoother") for name in bench.BASELINES for level in bench.LEVELS}
-    results = {scenario.name: bench.Replicate(points=closed + opened)}
-    lines = bench.report(Namespace(replicates=1, first=2, tuning=1), [scenario], results, widths, 0, {}, 60.0)
-    row = next(line for line in lines if line.startswith(f"| {scenario.name} | yes | 20 |")).split(" | ")
-    header = next(line for line in lines if line.startswith("| scenario | well specified")).split(" | ")
+    by_seed = {200: {scenario.name: bench.Replicate(points=closed + opened)}}
+    lines = bench.report(Namespace(tuning=1), [scenario], by_seed, widths, 0, {}, 3600.0, 60.0)
+    row, header = as_of_row(lines, scenario.name)
     assert row[header.index("fit's high open")] == "50%"
     everything, without = float(row[header.index("fit / best (90%)")]), float(row[header.index("fit / best (90%), closed points")])
     assert without < 1 < everything
@@ -111,3 +116,54 @@ def test_the_other_model_is_adopted_only_where_it_wins_on_the_same_points():
     missing = lambda t: (t, (t / 1.1, t * 1.1) if t < 2300 else (t * 1.01, t * 1.02), (t / 1.05, t * 1.05))
     wins, ratio = outcome(missing)
     assert not wins and ratio < 1
+
+
+def replicate_of(name: str, truths, covered: bool, invariant=True) -> "bench.Replicate":
+    """A replicate of scenario ``name`` whose fit covers every truth, or misses every one, with an open high on its first point."""
+    points = [replace(point(t, t, (t / 1.2, t * 1.2) if covered else (t * 1.5, t * 2), (t / 1.1, t * 1.1), {name: float(t) * 1.3 for name in bench.BASELINES},
+                    other=(t * 1.01, (t / 1.3, t * 1.3), (t / 1.1, t * 1.1))), scenario=name) for t in truths]
+    points[0] = replace(points[0], fit=(points[0].fit[0], {0.9: (points[0].fit[1][0.9][0], math.inf), 0.5: points[0].fit[1][0.5]}), pit=0.25)
+    return bench.Replicate(points=points, fits=dict.fromkeys(bench.MODELS, 5), failed={m: i for i, m in enumerate(bench.MODELS)},
+                           left_out=3, identity=1e-13, invariant=invariant)
+
+
+def test_a_saved_replicate_reads_back_exactly_as_it_was_fitted(tmp_path, monkeypatch):
+    """A seed fitted in one run is scored in another: what it saves must read back to the same
+    points, bounds (an open high included), counts and checks, to the last bit."""
+    monkeypatch.setattr(bench, "REPLICATES", tmp_path)
+    truths = np.random.default_rng(2).uniform(100, 3000, 12) + 1 / 3
+    results = {"baseline": replicate_of("baseline", truths, covered=True), "plateau": replicate_of("plateau", truths[:5], covered=False, invariant=False)}
+    folder = bench.seed_folder(300)
+    folder.mkdir()
+    bench.commit(folder, bench.saved(results, {"baseline": 61.2, "plateau": 5.0}))
+    assert bench.loaded(300) == results
+
+
+def test_the_report_scores_every_seed_and_shows_each_seeds_coverage(tmp_path, monkeypatch):
+    """Seeds are fitted apart and reported together: the pooled coverage, and each seed's beside it."""
+    monkeypatch.setattr(bench, "REPLICATES", tmp_path)
+    monkeypatch.setattr(bench, "TUNING_SEED", 10_000)
+    truths = np.linspace(100, 3000, 10)
+    for seed, covered in ((200, True), (300, False)):
+        (tmp_path / f"seed-{seed}").mkdir()
+        bench.commit(tmp_path / f"seed-{seed}", bench.saved({"baseline": replicate_of("baseline", truths, covered)}, {"baseline": 60.0}))
+    output = tmp_path / "results.md"
+    assert bench.main(["report", "--seeds", "200", "300", "--tuning", "1", "--no-timing", "--output", str(output)]) == 0
+    lines = output.read_text().splitlines()
+    row, header = as_of_row(lines, "baseline")
+    assert row[header.index("fit 90% coverage")] == "0.500"
+    assert row[header.index("by seed")] == "1.00 / 0.00"
+    assert "seeds 200, 300" in lines[2] and "--seeds 200 300" in lines[2]
+
+
+def test_a_seed_not_fitted_or_from_another_version_is_refused_with_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(bench, "REPLICATES", tmp_path)
+    output = tmp_path / "results.md"
+    assert bench.main(["report", "--seeds", "400", "--output", str(output)]) == 2
+    error = capsys.readouterr().err
+    assert "seed-400/scenarios.csv is missing" in error and "replicate --seed 400" in error and "[bench-replicate-missing]" in error
+    (tmp_path / "seed-400").mkdir()
+    (tmp_path / "seed-400" / "scenarios.csv").write_text("scenario,seconds\nbaseline,3\n")
+    assert bench.main(["report", "--seeds", "400", "--output", str(output)]) == 2
+    assert "[bench-replicate-columns]" in capsys.readouterr().err
+    assert not output.exists()

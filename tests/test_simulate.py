@@ -84,3 +84,23 @@ def test_a_claimants_stated_reliability_follows_its_true_bias_as_closely_as_the_
         assert np.mean(rhos) == pytest.approx(agreement)
     else:
         assert abs(np.mean(rhos)) < 0.3
+
+
+def test_each_claims_drawn_error_is_kept_and_its_figure_carries_it():
+    """The benchmark reports the error a seed's claims share (which no fit can know) from
+    what the simulator drew: an exact world's claims carry none, a shared undercount's carry
+    it, and a claim's interval sits where its error puts it."""
+    assert set(simulate(EXACT, HEDGES, 3).errors.values()) == {0.0}
+    scenario = replace(EXACT, shared_undercount=0.5)
+    claims = simulate(scenario, HEDGES, 3)
+    within = []
+    for o in claims.observations:
+        day = (o.middle - START).days
+        assert claims.errors[o.claim_id] == pytest.approx(math.log1p(-0.5 * max(0.0, 1 - day / scenario.catch_up_day)))
+        meant = math.log1p(truth(scenario, [day])[o.quantity][0] * math.exp(claims.errors[o.claim_id]))
+        within.append(o.lower - 1e-9 <= meant <= o.upper + 1e-9)
+    # the figure meant is within the interval its wording is read as, but where "about" is
+    # said of a figure rounded to one digit (1,463 as "about 1,000") beyond the lexicon's +25%
+    assert np.mean(within) > 0.9
+    known = claims.known_by(START + timedelta(days=100))
+    assert known.errors == {o.claim_id: claims.errors[o.claim_id] for o in known.observations}

@@ -110,12 +110,14 @@ class Claims:
     figures: list
     relays: list          # extra rows that repeat an origin; the fit counts them once
     published: dict       # claim_id -> the date the claim was published
+    errors: dict          # claim_id -> its figure's error, log scale: bias, noise, undercount, rogue (known only here)
 
     def known_by(self, day: date) -> "Claims":
         """Only the claims published by ``day``: what could have been known then."""
         known = lambda rows: [r for r in rows if self.published[r.claim_id] <= day]
         return Claims(known(self.observations), known(self.figures), known(self.relays),
-                      {k: v for k, v in self.published.items() if v <= day})
+                      {k: v for k, v in self.published.items() if v <= day},
+                      {k: v for k, v in self.errors.items() if self.published[k] <= day})
 
 
 def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kinds: tuple = ("intelligence",)) -> Claims:
@@ -130,7 +132,7 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kin
     kinds = {c: ranked_kinds[min(i, len(ranked_kinds) - 1)] for i, c in enumerate(by_reliability)}
     early = {c: extra.uniform(0, scenario.undercount) + scenario.shared_undercount for c in [*claimants, "unattributed"]}
     bursts = np.sort(extra.integers(20, scenario.horizon, scenario.clusters))
-    observations, figures, published = [], [], {}
+    observations, figures, published, errors = [], [], {}, {}
     for i in range(scenario.claims):
         day = int(rng.integers(20, scenario.horizon))
         if scenario.clusters:
@@ -172,6 +174,7 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kin
         lower, upper = on_log_scale(kind, low, high)
         lag = extra.exponential(scenario.lag_days) if scenario.lag_days else 0.0
         published[claim_id] = latest + timedelta(days=round(lag))
+        errors[claim_id] = error
         observations.append(Observation(claim_id, claimant, SUBJECT, quantity, kind, components,
                                         date_points(earliest, latest, 3), middle(earliest, latest), window,
                                         lower, upper, lower == upper, bias_key, relation,
@@ -181,7 +184,7 @@ def simulate(scenario: Scenario, hedges: dict[str, Hedge], seed: int, ranked_kin
                                   SUBJECT, "North Korean forces", quantity, "cumulative", "killed_wounded",
                                   earliest, latest, "day", Interval(count.low, count.high), ""))
     relays = [observations[int(j)] for j in rng.integers(0, len(observations), int(scenario.relay_share * len(observations)))]
-    return Claims(observations, figures, relays, published)
+    return Claims(observations, figures, relays, published, errors)
 
 
 SCENARIOS = [
