@@ -491,6 +491,14 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
                      f"{s.ratio(0.5):.2f} | {sum(map(open_high, as_of)) / len(as_of):.0%} | "
                      f"{f'{closed.ratio(0.9):.2f}' if closed else '–'} | {r.failed[IN_USE]} of {r.fits[IN_USE]} | "
                      f"{verdict(s, scenario.well_specified)} |")
+    for well in (True, False):
+        pooled = lambda seeds_: scored([p for seed in seeds_ for sc in scenarios if sc.well_specified == well
+                                        for p in by_seed[seed][sc.name].points if p.mode == "as_of"], widths)
+        s, each = pooled(seeds), [pooled([seed]) for seed in seeds]
+        if s:
+            lines += ["", f"Every {'well-specified' if well else 'misspecified'} scenario together: 90% coverage {s.coverage[0.9]:.3f} "
+                      f"(by seed: {' / '.join(f'{e.coverage[0.9]:.2f}' for e in each)}), fit / best calibrated baseline "
+                      f"{s.ratio(0.9):.2f} at 90% (by seed: {' / '.join(f'{e.ratio(0.9):.2f}' for e in each)})."]
     lines += ["", "By horizon, over every scenario (fit / best baseline at 90%; the fit's 90% coverage):", "",
               "| days after the scoring day | well-specified: coverage | well-specified: fit / best | misspecified: coverage | "
               "misspecified: fit / best |", "|---|---|---|---|---|"]

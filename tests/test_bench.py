@@ -153,6 +153,7 @@ def test_the_report_scores_every_seed_and_shows_each_seeds_coverage(tmp_path, mo
     row, header = as_of_row(lines, "baseline")
     assert row[header.index("fit 90% coverage")] == "0.500"
     assert row[header.index("by seed")] == "1.00 / 0.00"
+    assert any(line.startswith("Every well-specified scenario together: 90% coverage 0.500 (by seed: 1.00 / 0.00)") for line in lines)
     assert "seeds 200, 300" in lines[2] and "--seeds 200 300" in lines[2]
 
 
