@@ -383,12 +383,12 @@ def test_validate_json_gives_machines_each_problem_as_a_record(package):
 
 
 def literal_codes(kinds: dict[str, int | str]) -> dict[str, list[str]]:
-    """Each code estimate/ passes to a constructor in ``kinds`` (its name → the position or
-    keyword of the code), with where: every call must pass one, and a literal code is lower-
-    case words joined by hyphens."""
+    """Each code estimate/ and the benchmarks pass to a constructor in ``kinds`` (its name →
+    the position or keyword of the code), with where: every call must pass one, and a
+    literal code is lower-case words joined by hyphens."""
     import ast
     seen = {}
-    for path in sorted((REPO / "estimate").rglob("*.py")):
+    for path in sorted([*(REPO / "estimate").rglob("*.py"), *(REPO / "benchmarks").glob("*.py")]):
         where = path.relative_to(REPO)
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             name = getattr(node, "func", None) and (getattr(node.func, "id", None) or getattr(node.func, "attr", None))
