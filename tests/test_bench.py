@@ -1,8 +1,8 @@
 """The benchmark's scoring: calibrated baseline widths, interval scores, one rule for open bounds,
 and a report that can show the fit losing."""
 
-import importlib.util
 import math
+import sys
 from dataclasses import replace
 
 import numpy as np
@@ -10,9 +10,9 @@ import pytest
 
 from conftest import REPO
 
-spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks/run.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+sys.path.insert(0, str(REPO))
+import benchmarks.report as bench  # noqa: E402  (scoring and the report)
+import benchmarks.run as fits  # noqa: E402  (fitting a seed, saving and loading it)
 
 
 def point(truth, fit_central, fit_90, fit_50, centrals, mode="as_of", other=None):
@@ -62,14 +62,14 @@ def test_the_report_shows_the_fit_losing_where_it_does():
 
 def test_a_points_pit_is_where_the_truth_falls_among_the_fits_draws():
     scenario = bench.SCENARIOS[0]
-    y = float(bench.truth(scenario, [120])["killed"][0])
+    y = float(fits.truth(scenario, [120])["killed"][0])
     rng = np.random.default_rng(1)
     for shift, expected in ((0.0, 0.5), (-1.0, 1.0), (1.0, 0.0)):
         draws = np.sort(y * np.exp(shift + rng.normal(0, 0.1, 4000)))
         result = bench.Replicate()
-        bench.score_point(result, "as_of", scenario, "killed", 0, 120, {bench.IN_USE: (y, {}, draws)}, {})
+        fits.score_point(result, "as_of", scenario, "killed", 0, 120, {bench.IN_USE: (y, {}, draws)}, {})
         assert result.points[0].pit == pytest.approx(expected, abs=0.03)
-    bench.score_point(result, "as_of", scenario, "killed", 0, 120, None, {})
+    fits.score_point(result, "as_of", scenario, "killed", 0, 120, None, {})
     assert result.left_out == 1
 
 
@@ -124,31 +124,30 @@ def replicate_of(name: str, truths, covered: bool, invariant=True) -> "bench.Rep
                     other=(t * 1.01, (t / 1.3, t * 1.3), (t / 1.1, t * 1.1))), scenario=name) for t in truths]
     points[0] = replace(points[0], fit=(points[0].fit[0], {0.9: (points[0].fit[1][0.9][0], math.inf), 0.5: points[0].fit[1][0.5]}), pit=0.25)
     return bench.Replicate(points=points, fits=dict.fromkeys(bench.MODELS, 5), failed={m: i for i, m in enumerate(bench.MODELS)},
-                           left_out=3, identity=1e-13, invariant=invariant)
+                           left_out=3, identity=1e-13, invariant=invariant, seconds=61)
 
 
 def test_a_saved_replicate_reads_back_exactly_as_it_was_fitted(tmp_path, monkeypatch):
     """A seed fitted in one run is scored in another: what it saves must read back to the same
     points, bounds (an open high included), counts and checks, to the last bit."""
-    monkeypatch.setattr(bench, "REPLICATES", tmp_path)
+    monkeypatch.setattr(fits, "REPLICATES", tmp_path)
     truths = np.random.default_rng(2).uniform(100, 3000, 12) + 1 / 3
     results = {"baseline": replicate_of("baseline", truths, covered=True), "plateau": replicate_of("plateau", truths[:5], covered=False, invariant=False)}
     folder = bench.seed_folder(300)
     folder.mkdir()
-    bench.commit(folder, bench.saved(results, {"baseline": 61.2, "plateau": 5.0}))
+    bench.commit(folder, fits.saved(results))
     assert bench.loaded(300) == results
 
 
 def test_the_report_scores_every_seed_and_shows_each_seeds_coverage(tmp_path, monkeypatch):
     """Seeds are fitted apart and reported together: the pooled coverage, and each seed's beside it."""
-    monkeypatch.setattr(bench, "REPLICATES", tmp_path)
-    monkeypatch.setattr(bench, "TUNING_SEED", 10_000)
+    monkeypatch.setattr(fits, "REPLICATES", tmp_path)
     truths = np.linspace(100, 3000, 10)
     for seed, covered in ((200, True), (300, False)):
         (tmp_path / f"seed-{seed}").mkdir()
-        bench.commit(tmp_path / f"seed-{seed}", bench.saved({"baseline": replicate_of("baseline", truths, covered)}, {"baseline": 60.0}))
+        bench.commit(tmp_path / f"seed-{seed}", fits.saved({"baseline": replicate_of("baseline", truths, covered)}))
     output = tmp_path / "results.md"
-    assert bench.main(["report", "--seeds", "200", "300", "--tuning", "1", "--no-timing", "--output", str(output)]) == 0
+    assert bench.main(["--seeds", "200", "300", "--tuning", "1", "--no-timing", "--output", str(output)]) == 0
     lines = output.read_text().splitlines()
     row, header = as_of_row(lines, "baseline")
     assert row[header.index("fit 90% coverage")] == "0.500"
@@ -158,13 +157,30 @@ def test_the_report_scores_every_seed_and_shows_each_seeds_coverage(tmp_path, mo
 
 
 def test_a_seed_not_fitted_or_from_another_version_is_refused_with_what_to_do(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(bench, "REPLICATES", tmp_path)
+    monkeypatch.setattr(fits, "REPLICATES", tmp_path)
     output = tmp_path / "results.md"
-    assert bench.main(["report", "--seeds", "400", "--output", str(output)]) == 2
+    assert bench.main(["--seeds", "400", "--output", str(output)]) == 2
     error = capsys.readouterr().err
     assert "seed-400/scenarios.csv is missing" in error and "replicate --seed 400" in error and "[bench-replicate-missing]" in error
     (tmp_path / "seed-400").mkdir()
     (tmp_path / "seed-400" / "scenarios.csv").write_text("scenario,seconds\nbaseline,3\n")
-    assert bench.main(["report", "--seeds", "400", "--output", str(output)]) == 2
+    assert bench.main(["--seeds", "400", "--output", str(output)]) == 2
     assert "[bench-replicate-columns]" in capsys.readouterr().err
+    assert bench.main(["--seeds", "400", "400", "--output", str(output)]) == 2
+    assert "[bench-seed-repeated]" in capsys.readouterr().err
     assert not output.exists()
+
+
+def test_refitting_some_scenarios_of_a_seed_keeps_its_others(tmp_path, monkeypatch, capsys):
+    """An hour's fits are not lost to a rerun of one scenario; a scenario that does not exist is refused."""
+    monkeypatch.setattr(fits, "REPLICATES", tmp_path)
+    truths = np.linspace(100, 3000, 6)
+    (tmp_path / "seed-500").mkdir()
+    kept = {"baseline": replicate_of("baseline", truths, covered=True), "plateau": replicate_of("plateau", truths, covered=True)}
+    bench.commit(tmp_path / "seed-500", fits.saved(kept))
+    again = replicate_of("baseline", truths[:3], covered=False)
+    monkeypatch.setattr(fits, "replicate", lambda scenario, seed: again)
+    assert fits.main(["replicate", "--seed", "500", "--scenarios", "baseline"]) == 0
+    assert bench.loaded(500) == {"baseline": replace(again, seconds=bench.loaded(500)["baseline"].seconds), "plateau": kept["plateau"]}
+    assert fits.main(["replicate", "--seed", "500", "--scenarios", "basline"]) == 2
+    assert "[bench-scenario-unknown]" in capsys.readouterr().err
