@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.run import (CHOSEN_ON, CONFIG, HEDGES, IN_USE, LEVELS, HORIZONS, MODELS, OTHER, QUANTITIES, RANKED_KINDS,  # noqa: E402
-                            ROOT, SCORE_DAYS, Point, Replicate, loaded, merged, replicate, seed_folder, shown)
+                            ROOT, SCORE_DAYS, Point, Replicate, exit_status, loaded, merged, replicate, seed_folder, shown)
 from estimate.compare.baselines import BASELINES  # noqa: E402
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, Scenario, simulate  # noqa: E402
 from estimate.model.fit import build_design, curve_draws, pit_tenths, posterior  # noqa: E402
@@ -330,13 +330,7 @@ def main(argv=None) -> int:
     parser.add_argument("--tuning", type=int, default=20, help="tuning replicates per scenario (baselines only: cheap)")
     parser.add_argument("--no-timing", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks/results.md")
-    args = parser.parse_args(argv)
-    try:
-        write_report(args)
-    except UsageError as error:
-        print(f"benchmarks/report.py: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(write_report, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -316,19 +316,23 @@ def fit_seed(args) -> None:
     commit(folder, saved({s.name: results[s.name] for s in SCENARIOS if s.name in results}))
 
 
+def exit_status(command, args) -> int:
+    """Run a benchmark command: 0, or 2 with its refusal on standard error, named by its script."""
+    try:
+        command(args)
+    except UsageError as error:
+        print(f"benchmarks/{Path(sys.modules[command.__module__].__file__).name}: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     one = commands.add_parser("replicate", help="fit every scenario on one reporting seed (about an hour) and save what each method stated")
     one.add_argument("--seed", type=int, required=True, help=f"the model's settings were chosen on seeds below {CHOSEN_ON}: use others")
     one.add_argument("--scenarios", nargs="*", help="only these scenarios, replacing theirs among the seed's saved ones (default: all)")
-    args = parser.parse_args(argv)
-    try:
-        fit_seed(args)
-    except UsageError as error:
-        print(f"benchmarks/run.py: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return exit_status(fit_seed, parser.parse_args(argv))
 
 
 if __name__ == "__main__":
