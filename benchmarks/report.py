@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.run import (CHOSEN_ON, CONFIG, HEDGES, IN_USE, LEVELS, HORIZONS, MODELS, OTHER, QUANTITIES, RANKED_KINDS,  # noqa: E402
+from benchmarks.run import (CHOSEN_ON, CONFIG, HEDGES, IN_USE, LEVELS, HORIZONS, OTHER, QUANTITIES, RANKED_KINDS, VARIANT,  # noqa: E402
                             ROOT, SCORE_DAYS, Point, Replicate, exit_status, loaded, merged, replicate, seed_folder, shown)
 from estimate.compare.baselines import BASELINES  # noqa: E402
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, Scenario, simulate  # noqa: E402
@@ -133,10 +133,9 @@ def other_wins(scenarios: list[Scenario], results: dict, widths: dict) -> tuple[
 def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> list[str]:
     """Both models, scenario by scenario, on the same points, and which wins."""
     wins, mine, theirs = other_wins(scenarios, results, widths)
-    lines = ["", f"## Constant or drifting claimant biases (in use: {IN_USE})", "",
-             f"Every fit above was made twice on the same claims: with each claimant's bias constant over time, and "
-             f"drifting at its own rate (model.toml [drift], a drift's prior sd {MODELS['drifting biases']['drift']['sd']} "
-             f"a year, set before any run). model.toml uses {IN_USE}. Below 1, {OTHER} scores better.", "",
+    lines = ["", f"## Fixed or learnt bias spread (in use: {IN_USE})", "",
+             f"Every fit above was made twice on the same claims: with {VARIANT}. model.toml uses {IN_USE}. "
+             f"Below 1, {OTHER} scores better.", "",
              f"| scenario | well specified | as of: {IN_USE} 90% coverage | as of: {OTHER} 90% coverage | as of: {IN_USE} IS 90% "
              f"| as of: {OTHER} IS 90% | as of: {OTHER} / {IN_USE} (90%) | smoother: {OTHER} / {IN_USE} (90%) "
              f"| fits failing the gates: {IN_USE} | {OTHER} |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -200,7 +199,7 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
              "were chosen on the committed package and on the first eight scenarios below (baseline to loose_hedges) of "
              "an earlier version of this benchmark, which scored the smoother only. Two changes followed the first "
              "as-of run of this one, on reporting seeds 0 and 100 of every scenario: counts rising at a steady rate "
-             "between knots, and the fit's projection past its evidence. The drifting biases' prior was set before any run. "
+             "between knots, and the fit's projection past its evidence. The learnt spread's prior was set before any run. "
              + (f"Every reporting seed here is out of sample: no setting was chosen on seed{plural} {', '.join(map(str, unseen))}."
                 if unseen == seeds else f"Seeds {', '.join(map(str, sorted(set(seeds) - set(unseen))))} are not out of sample.")
              + " A seed draws one world (claimants, biases, claims) that every scenario then varies, so the points of a seed "

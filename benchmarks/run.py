@@ -14,8 +14,10 @@ misread hedges, rogue claims, misleading reliability ranks) — on one seed:
   replicate: the full design with later claims masked (estimate.model.fit.restricted).
 - **The full-data smoother**: the fit of every claim, every 14 days up to the last claim,
   reported apart: it sees claims published after the days it is scored on.
-- **The revision-aware variant**: every fit is made twice, with claimant biases constant
-  over time and drifting (model.toml [drift]), on the same claims and points.
+- **The variant**: every fit is made twice, on the same claims and points, with the
+  claimants' bias spread fixed at the prior's guess and learnt from the claims (model.toml
+  [bias_spread]). The revision-aware variant, biases drifting over time ([drift]), was
+  compared so on seeds 200 and 300 and lost (README, "Benchmark"); it is no longer run.
 
 A (day, quantity) where the fit or any baseline states nothing is left out for all, and
 counted. ``benchmarks/run.py replicate --seed S`` (about an hour on 2 cores) writes what
@@ -59,13 +61,17 @@ HEDGES = lexicon(PACKAGE)
 RANK = reliability(PACKAGE)
 RANKED_KINDS = tuple(sorted((k for k in RANK if k != "unattributed"), key=RANK.get))
 CONFIG = load_config() | {"start": {SUBJECT: {"date": START.isoformat(), "basis": "simulation"}}, "onset": {}}
-# The model model.toml uses, and the other one: a claimant bias constant over time (drift sd
-# 0), or drifting (variant_sd). Each is fitted to the same claims.
-DRIFT = CONFIG["drift"]
-IN_USE = "drifting biases" if DRIFT["sd"] > 0 else "constant biases"
-MODELS = {"constant biases": CONFIG | {"drift": DRIFT | {"sd": 0.0}},
-          "drifting biases": CONFIG | {"drift": DRIFT | {"sd": DRIFT["sd"] or DRIFT["variant_sd"]}}}
+# The model model.toml uses, and the other one: each claimant bias's prior sd as [bias.*]
+# gives it (bias_spread sd 0), or times one factor learnt from the claims (variant_sd). Each
+# is fitted to the same claims.
+SPREAD = CONFIG["bias_spread"]
+IN_USE = "learnt bias spread" if SPREAD["sd"] > 0 else "fixed bias spread"
+MODELS = {"fixed bias spread": CONFIG | {"bias_spread": SPREAD | {"sd": 0.0}},
+          "learnt bias spread": CONFIG | {"bias_spread": SPREAD | {"sd": SPREAD["sd"] or SPREAD["variant_sd"]}}}
 OTHER = next(m for m in MODELS if m != IN_USE)
+VARIANT = (f"each claimant bias's prior sd as model.toml [bias.neutral] gives it (fixed), or multiplied by one factor "
+           f"e^lambda common to every bias and learnt from the claims (model.toml [bias_spread]; lambda's prior sd "
+           f"{MODELS['learnt bias spread']['bias_spread']['sd']}, set before any run)")
 
 
 @dataclass(frozen=True)
@@ -221,7 +227,7 @@ ENDS = ("low", "high")
 
 
 def column(model: str, level: float, end: str) -> str:
-    """points.csv's column for one end of a model's interval at a level: constant_biases_90_low."""
+    """points.csv's column for one end of a model's interval at a level: fixed_bias_spread_90_low."""
     return f"{SLUG[model]}_{round(100 * level)}_{end}"
 
 

@@ -123,7 +123,7 @@ def replicate_of(name: str, truths, covered: bool, invariant=True) -> "bench.Rep
     points = [replace(point(t, t, (t / 1.2, t * 1.2) if covered else (t * 1.5, t * 2), (t / 1.1, t * 1.1), {name: float(t) * 1.3 for name in bench.BASELINES},
                     other=(t * 1.01, (t / 1.3, t * 1.3), (t / 1.1, t * 1.1))), scenario=name) for t in truths]
     points[0] = replace(points[0], fit=(points[0].fit[0], {0.9: (points[0].fit[1][0.9][0], math.inf), 0.5: points[0].fit[1][0.5]}), pit=0.25)
-    return bench.Replicate(points=points, fits=dict.fromkeys(bench.MODELS, 5), failed={m: i for i, m in enumerate(bench.MODELS)},
+    return bench.Replicate(points=points, fits=dict.fromkeys(fits.MODELS, 5), failed={m: i for i, m in enumerate(fits.MODELS)},
                            left_out=3, identity=1e-13, invariant=invariant, seconds=61)
 
 

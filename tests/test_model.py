@@ -14,6 +14,9 @@ from estimate.package.tables import load
 CONFIG = fit.load_config()
 # The revision-aware variant make bench compares: every claimant bias drifts over time.
 DRIFTING = CONFIG | {"drift": CONFIG["drift"] | {"sd": CONFIG["drift"]["variant_sd"]}}
+# The other variant it compares: the claimants' bias spread learnt from the claims.
+SPREAD = CONFIG | {"bias_spread": CONFIG["bias_spread"] | {"sd": CONFIG["bias_spread"]["variant_sd"]}}
+VARIANTS = {"constant biases": CONFIG, "drifting biases": DRIFTING, "learnt bias spread": SPREAD}
 
 
 @pytest.fixture(scope="module")
@@ -22,15 +25,16 @@ def package():
     return loaded
 
 
-@pytest.fixture(scope="module", params=["constant biases", "drifting biases"])
+@pytest.fixture(scope="module", params=list(VARIANTS))
 def config(request):
-    return {"constant biases": CONFIG, "drifting biases": DRIFTING}[request.param]
+    return VARIANTS[request.param]
 
 
 @pytest.fixture(scope="module")
 def full(package, config):
     built = fit.built_for(package, config)
     assert built.design.n_drift == (len(built.layout.bias_keys) if config is DRIFTING else 0)
+    assert built.design.n_spread == (config is SPREAD)
     return built
 
 
@@ -97,9 +101,21 @@ def test_the_mass_of_an_interval_is_the_normal_mass_in_either_tail(za, zb):
 
 
 def test_whitening_is_a_change_of_variables_and_back(full):
-    x = fit.starting_point(full, CONFIG)
+    start = fit.starting_point(full, CONFIG)
+    x = start + 0.3 * np.random.default_rng(3).standard_normal(len(start))
     z = equations.whitened_point(full.design, x)
     assert np.allclose(np.asarray(equations.position(full.design, z)), x, atol=1e-10)
+
+
+def test_a_learnt_spread_multiplies_every_bias_sd_by_one_factor(package):
+    """beta = mean + sd e^lambda z, lambda = spread_sd z': the biases' prior, written out."""
+    d = fit.built_for(package, SPREAD).design
+    z = np.random.default_rng(4).standard_normal(d.n_params)
+    w, p = equations.unpack(d, z), equations.unpack(d, np.asarray(equations.position(d, z)))
+    factor = np.exp(SPREAD["bias_spread"]["sd"] * w.spread[0])
+    assert p.spread[0] == pytest.approx(np.log(factor))
+    assert np.allclose(p.beta, np.asarray(d.bias_mean) + np.asarray(d.bias_sd) * factor * w.beta, rtol=1e-12)
+    assert set(np.asarray(d.bias_sd)) <= {prior["sd"] for prior in CONFIG["bias"]["neutral"].values()}
 
 
 def test_the_derivatives_are_finite_far_from_every_claim(full):
@@ -125,7 +141,9 @@ def test_a_masked_design_is_the_smaller_design_exactly(package, config, full):
     points = [start + 0.3 * rng.standard_normal(len(start)) for _ in range(3)]
 
     def full_point(x_part):
-        x = np.zeros(full.design.n_params)
+        # The parameters the part lacks at their whitened zero: with a learnt spread, a bias
+        # fixed in x would move in z as the spread moves.
+        x = np.array(equations.position(masked, np.zeros(full.design.n_params)))
         x[columns] = x_part
         return equations.whitened_point(masked, x)
     smaller = [float(equations.potential(part.design, equations.whitened_point(part.design, x))) for x in points]

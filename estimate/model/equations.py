@@ -24,11 +24,13 @@ theta_{c,j} ~ N(level_c, level_sd) and theta_{c,j} - theta_{c,j-1} ~ N(0, walk_s
 each curve's typical increment level_c ~ N(level_mean, level_mean_sd) is a parameter too;
 beta ~ N(mean, sd) by relation to the counted force; gamma, a bias's drift per year over the
 date t_i the claim speaks of (in years from the subject's start), ~ N(0, drift_sd), and absent
-where drift_sd is 0 (the main fit; make bench compares the two); sigma = floor + exp(rho) with
+where drift_sd is 0 (the main fit; make bench compares the two); with a learnt bias spread,
+beta = mean + sd e^lambda z with z ~ N(0, 1) and one lambda ~ N(0, spread_sd) common to every
+bias (the claimants' spread, learnt from how far they differ; absent where spread_sd is 0); sigma = floor + exp(rho) with
 rho ~ N(log(median - floor), log_sd), and casualties <= deployed as a soft penalty.
 Only relative biases are identifiable: the priors pin their common level.
 
-Parameters are one vector: [theta (all curves), level (one per curve), beta, gamma, rho].
+Parameters are one vector: [theta (all curves), level (one per curve), beta, gamma, lambda, rho].
 
 Masks make one compiled density serve several posteriors of the same design: a claim
 with weight 0 is left out (leave-one-out, or not yet published as of a date), and so are
@@ -101,6 +103,7 @@ class Design(NamedTuple):
     bias_sd: jnp.ndarray
     drift_sd: jnp.ndarray        # per bias, the prior sd of its drift per year; empty without drift
     drift_time: jnp.ndarray      # per claim: years from its subject's start to the date it speaks of
+    spread_sd: jnp.ndarray       # the prior sd of lambda, the log factor on every bias's sd; empty with the spread fixed
     unused: jnp.ndarray          # per parameter: 1 if it only carries a standard normal
     shape_mean: jnp.ndarray      # the shape prior's mean, and a root of its covariance (see whitened)
     shape_root: jnp.ndarray
@@ -122,7 +125,8 @@ class Design(NamedTuple):
                        doc="theta and the curves' levels: the parameters the Gaussian shape prior covers")
     n_bias = property(lambda self: self.bias_mean.shape[0])
     n_drift = property(lambda self: self.drift_sd.shape[0])
-    n_params = property(lambda self: self.n_shape + self.n_bias + self.n_drift + 1)
+    n_spread = property(lambda self: self.spread_sd.shape[0])
+    n_params = property(lambda self: self.n_shape + self.n_bias + self.n_drift + self.n_spread + 1)
 
 
 class Parameters(NamedTuple):
@@ -133,13 +137,15 @@ class Parameters(NamedTuple):
     shape: jnp.ndarray   # theta and the curves' levels: what the Gaussian shape prior covers
     beta: jnp.ndarray    # each claimant bias's log factor, in the layout's bias_keys order
     drift: jnp.ndarray   # each bias's drift per year, in the same order (none without drift)
+    spread: jnp.ndarray  # lambda: the log factor on the biases' prior sd (none with the spread fixed)
     rho: jnp.ndarray     # the log of the noise scale above its floor
 
 
 def unpack(design: Design, x: jnp.ndarray) -> Parameters:
     bias_end = design.n_shape + design.n_bias
+    drift_end = bias_end + design.n_drift
     return Parameters(x[..., :design.n_theta], x[..., :design.n_shape], x[..., design.n_shape:bias_end],
-                      x[..., bias_end:-1], x[..., -1])
+                      x[..., bias_end:drift_end], x[..., drift_end:-1], x[..., -1])
 
 
 # ---------------------------------------------------------------- curves
@@ -296,8 +302,8 @@ def whitened(design: Design) -> Design:
 
     The shape prior is Gaussian with precision Q = R'WR + U (R its rows, W their weights,
     U a unit diagonal on the unused parameters) and mean Q^-1 R'W offset. NUTS samples z
-    with shape = mean + L^-T z (Q = LL'), beta = bias_mean + bias_sd z and gamma and rho likewise, so
-    that every z is standard normal before the claims are seen: the prior's strong
+    with shape = mean + L^-T z (Q = LL'), beta = bias_mean + bias_sd e^lambda z and gamma, lambda and rho
+    likewise, so that every z is standard normal before the claims are seen: the prior's strong
     correlations between neighbouring increments are gone from the sampler's view, and
     with them most of its integration steps. The change is linear, so the posterior is
     the same, exactly.
@@ -317,16 +323,23 @@ def position(design: Design, z: jnp.ndarray) -> jnp.ndarray:
     """The parameter vector x of a whitened point z (whose parts are laid out as x's)."""
     w = unpack(design, z)
     shape = design.shape_mean + design.shape_root @ w.shape
-    return jnp.concatenate([shape, design.bias_mean + design.bias_sd * w.beta, design.drift_sd * w.drift,
-                            (design.rho_mean + design.rho_sd * w.rho)[None]])
+    spread = design.spread_sd * w.spread
+    return jnp.concatenate([shape, design.bias_mean + bias_scale(design, spread) * w.beta, design.drift_sd * w.drift,
+                            spread, (design.rho_mean + design.rho_sd * w.rho)[None]])
+
+
+def bias_scale(design: Design, spread, xp=jnp):
+    """Each bias's sd: its prior's, times e^lambda where the spread is learnt (the biases are
+    non-centred, beta = mean + this z, so that NUTS meets no funnel where lambda is low)."""
+    return design.bias_sd * xp.exp(spread[0]) if design.n_spread else design.bias_sd
 
 
 def whitened_point(design: Design, x: np.ndarray) -> np.ndarray:
     """z of a parameter vector x (numpy): the inverse of position."""
     p = unpack(design, x)
     shape = np.linalg.solve(np.asarray(design.shape_root), np.asarray(p.shape) - np.asarray(design.shape_mean))
-    return np.concatenate([shape, (p.beta - design.bias_mean) / design.bias_sd, p.drift / design.drift_sd,
-                           [(p.rho - design.rho_mean) / design.rho_sd]])
+    return np.concatenate([shape, (p.beta - design.bias_mean) / bias_scale(design, p.spread, np), p.drift / design.drift_sd,
+                           p.spread / design.spread_sd, [(p.rho - design.rho_mean) / design.rho_sd]])
 
 
 def potential(design: Design, z: jnp.ndarray) -> jnp.ndarray:

@@ -138,6 +138,7 @@ class Layout:
     offsets: list = field(default_factory=list)         # position of each curve's zero knot in the knot vector
     bias_keys: list = field(default_factory=list)
     drift: bool = False                                 # whether each bias drifts over time (model.toml [drift])
+    spread: bool = False                                # whether the biases' spread is learnt (model.toml [bias_spread])
     probes: dict = field(default_factory=dict)          # (curve index, day) -> probe row
     probe_rows: list = field(default_factory=list)      # (knot before, weight of the knot after)
     prior_keys: list = field(default_factory=list)      # what each prior row says, by name
@@ -177,7 +178,13 @@ class Layout:
     def parameter_keys(self) -> list[tuple]:
         """What each parameter is, by name, in the order of the parameter vector."""
         return ([("theta", c, j) for c in self.curves for j in range(self.knots[c])] + [("level", c) for c in self.curves]
-                + [("bias", k) for k in self.bias_keys] + [("drift", k) for k in self.bias_keys if self.drift] + [("rho",)])
+                + [("bias", k) for k in self.bias_keys] + [("drift", k) for k in self.bias_keys if self.drift]
+                + [("spread",)] * self.n_spread + [("rho",)])
+
+    @property
+    def n_spread(self) -> int:
+        """1 where the biases' spread is learnt and there are biases to spread, else 0."""
+        return int(self.spread and bool(self.bias_keys))
 
 
 def onset(config: dict, subject: str, quantity: str) -> date:
@@ -194,7 +201,7 @@ def last_knot(start: date, last: date, knot_days: int) -> int:
 def layout_for(obs: list[Observation], config: dict, until: date | None = None) -> Layout:
     """Curves for every base quantity a claim reads, each from its onset to its last claim,
     or to ``until`` if later (a benchmark's projections; the package publishes none)."""
-    layout = Layout(knot_days=config["knot_days"], drift=config["drift"]["sd"] > 0)
+    layout = Layout(knot_days=config["knot_days"], drift=config["drift"]["sd"] > 0, spread=config["bias_spread"]["sd"] > 0)
     last: dict[tuple, date] = {}
     for o in obs:
         for quantity in set(o.components) | ({"deployed"} if o.kind == "share" else set()):
@@ -270,6 +277,7 @@ def build_design(obs: list[Observation], unused: dict, config: dict, bias_varian
         bias_mean=np.array([bias_prior[relations[k]]["mean"] for k in layout.bias_keys], dtype=float),
         bias_sd=np.array([bias_prior[relations[k]]["sd"] for k in layout.bias_keys], dtype=float),
         drift_sd=np.full(len(layout.bias_keys) if layout.drift else 0, float(config["drift"]["sd"])),
+        spread_sd=np.full(layout.n_spread, float(config["bias_spread"]["sd"])),
         drift_time=np.array([(o.middle - date.fromisoformat(config["start"][o.subject_id]["date"])).days / 365.25 for o in obs]),
         unused=np.zeros(len(layout.parameter_keys())),
         shape_mean=np.zeros(0), shape_root=np.zeros((0, 0)),
@@ -343,7 +351,8 @@ def restricted(full: Built, part: Built) -> equations.Design:
 
 def starting_point(built: Built, config: dict) -> np.ndarray:
     """Each curve jumping at its first knot to the median level of its claims, then creeping up
-    (one prior sd below the typical increment); biases at their prior means, without drift."""
+    (one prior sd below the typical increment); biases at their prior means, without drift, their
+    spread the prior's."""
     design, layout = built.design, built.layout
     creep = config["increments"]["level_mean"] - config["increments"]["level_sd"]
     theta = []
@@ -352,7 +361,8 @@ def starting_point(built: Built, config: dict) -> np.ndarray:
                   if o.subject_id == subject and quantity in o.components and o.kind == "count"]
         level = float(np.median(levels)) if levels else math.log1p(100)
         theta += [math.log(math.expm1(max(level, 0.1)))] + [creep] * (layout.knots[(subject, quantity)] - 1)
-    return np.concatenate([theta, [creep] * design.n_curves, design.bias_mean, np.zeros(design.n_drift), [float(design.rho_mean)]])
+    return np.concatenate([theta, [creep] * design.n_curves, design.bias_mean, np.zeros(design.n_drift), np.zeros(design.n_spread),
+                           [float(design.rho_mean)]])
 
 
 # ---------------------------------------------------------------- posteriors
@@ -750,10 +760,10 @@ def watched(fit: Fit, config: dict) -> tuple[np.ndarray, list[str]]:
         blocks.append(np.log1p(curve_draws(fit, subject, parts, when)))
         names += [f"{quantity} on {day}" for day in when]
     p = equations.unpack(fit.design, fit.chains.draws)
-    blocks += [p.beta, p.drift, p.rho[..., None]]
+    blocks += [p.beta, p.drift, p.spread, p.rho[..., None]]
     names += [f"the bias of {claimant} ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys]
     names += [f"the drift of {claimant}'s bias ({quantity_class})" for claimant, quantity_class in fit.layout.bias_keys if fit.layout.drift]
-    names += ["the noise scale"]
+    names += ["the log factor on the biases' spread"] * fit.layout.n_spread + ["the noise scale"]
     for o in fit.obs:
         blocks.append(fitted_draws(fit, o)[..., None])
         names.append(f"the fitted value of {o.claim_id}")
