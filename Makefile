@@ -56,6 +56,17 @@ define run
   $(PY) -m estimate $(1) && $(PY) -m estimate.package.stamps record $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2); }
 endef
 
+# $(call bench_run,STAMP,SCRIPT ARGUMENTS,OUTPUTS[,MORE INPUTS]): run a benchmark's script as
+# run does a command, stamped in benchmarks/.stamps/STAMP.json: a fresh clone's make bench
+# refits no seed whose code is unchanged (an hour each). Apart from .stamps/, so that a
+# benchmark not rerun since the code changed is never reported as a stale package table.
+BENCH_STAMPS := benchmarks/.stamps
+define bench_run
+@$(PY) -m estimate.package.stamps check $(1) --folder $(BENCH_STAMPS) $(filter-out $(VENV_STAMP),$^) $(4) requirements.txt -- $(3) || { \
+  echo "$(PY) $(2)"; \
+  $(PY) $(2) && $(PY) -m estimate.package.stamps record $(1) --folder $(BENCH_STAMPS) --runs "$(2)" $(filter-out $(VENV_STAMP),$^) $(4) requirements.txt -- $(3); }
+endef
+
 help: ## List the targets
 	@echo "Usage: make <target>"
 	@grep -E '^[a-z][a-z_-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16 | sed 's/^/  /'
@@ -137,17 +148,17 @@ BENCH_SEEDS := 200 300
 BENCH_CODE := $(VENV_STAMP) $(INPUTS) $(CORE) $(WORDING) $(MODEL) estimate/compare/__init__.py estimate/compare/baselines.py estimate/compare/simulate.py benchmarks/run.py
 BENCH_REPLICATES := $(foreach s,$(BENCH_SEEDS),benchmarks/replicates/seed-$(s)/points.csv)
 $(BENCH_REPLICATES): benchmarks/replicates/seed-%/points.csv: $(BENCH_CODE)
-	$(PY) benchmarks/run.py replicate --seed $*
+	$(call bench_run,seed-$*,benchmarks/run.py replicate --seed $*,$@ $(@D)/scenarios.csv)
 benchmarks/results.md: $(BENCH_CODE) benchmarks/report.py $(BENCH_REPLICATES)
-	$(PY) benchmarks/report.py --seeds $(BENCH_SEEDS)
+	$(call bench_run,results,benchmarks/report.py --seeds $(BENCH_SEEDS),$@,$(BENCH_REPLICATES:points.csv=scenarios.csv))
 # An hour's fits are kept when make is interrupted (each seed's files are written all or none).
 .PRECIOUS: $(BENCH_REPLICATES) benchmarks/results.md
 
-benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) $(WORDING) $(MODEL) benchmarks/speed.py
-	$(PY) benchmarks/speed.py
+benchmarks/speed.md: $(VENV_STAMP) $(INPUTS) $(CORE) $(WORDING) $(MODEL) benchmarks/speed.py benchmarks/scale.py
+	$(call bench_run,speed,benchmarks/speed.py,$@)
 
 benchmarks/scale.md: $(VENV_STAMP) $(CORE) $(WORDING) $(MODEL) benchmarks/scale.py
-	$(PY) benchmarks/scale.py
+	$(call bench_run,scale,benchmarks/scale.py,$@)
 
 requirements: ## Re-pin requirements.txt from requirements.in in a scratch environment
 	rm -rf .venv-pin

@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.run import (CHOSEN_ON, CONFIG, HEDGES, IN_USE, LEVELS, HORIZONS, OTHER, QUANTITIES, RANKED_KINDS, VARIANT,  # noqa: E402
-                            ROOT, SCORE_DAYS, Point, Replicate, exit_status, loaded, merged, replicate, seed_folder, shown)
+                            ROOT, SCORE_DAYS, Point, Replicate, exit_status, loaded, merged, refreshed, replicate, seed_folder, shown)
 from estimate.compare.baselines import BASELINES  # noqa: E402
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, Scenario, simulate  # noqa: E402
 from estimate.model.fit import build_design, curve_draws, pit_tenths, posterior  # noqa: E402
@@ -321,6 +321,7 @@ def write_report(args) -> None:
     lines = report(args, scenarios, by_seed, widths, len(tuning), times, fitting, time.perf_counter() - began)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     commit(args.output.parent, {Path(args.output.name): ("\n".join(lines) + "\n").encode("utf-8")})
+    refreshed("results", [args.output])
     print("\n".join(lines))
 
 def main(argv=None) -> int:

@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 
 from estimate.compare.baselines import BASELINES, reliability  # noqa: E402
 from estimate.model.fit import Fit, build_design, chains_for, checked_fit, curve_draws, load_config, part_of, posterior, restricted  # noqa: E402
+from estimate.package import stamps  # noqa: E402
 from estimate.package.outputs import UsageError, commit, table  # noqa: E402
 from estimate.wording.ranges import lexicon  # noqa: E402
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, Claims, Scenario, simulate, truth  # noqa: E402
@@ -319,7 +320,14 @@ def fit_seed(args) -> None:
         print(f"seed {args.seed}, {scenario.name}: {len(results[scenario.name].points)} points, {results[scenario.name].seconds} s",
               file=sys.stderr, flush=True)
     folder.mkdir(parents=True, exist_ok=True)
-    commit(folder, saved({s.name: results[s.name] for s in SCENARIOS if s.name in results}))
+    written = commit(folder, saved({s.name: results[s.name] for s in SCENARIOS if s.name in results}))
+    refreshed(f"seed-{args.seed}", [folder / p for p in written])
+
+
+def refreshed(stamp: str, written: list[Path]) -> None:
+    """A benchmark run directly, not by make, records its new outputs in its stamp where one
+    lists exactly them (estimate.package.stamps.refresh): make bench will not run it again."""
+    stamps.refresh(ROOT, stamp, [shown(p) for p in written], stamps.BENCH_STAMPS)
 
 
 def exit_status(command, args) -> int:

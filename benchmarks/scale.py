@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from estimate.package import stamps  # noqa: E402
 from estimate.package.outputs import commit  # noqa: E402
 
 # Literal conflicts are left out: they are pairs, so their number (and the output) grows
@@ -282,6 +283,8 @@ def main() -> int:
         print(f"against NUTS: {checks[-1]}", file=sys.stderr)
     lines = report(counts, results, generated, checks)
     commit(args.output.parent, {Path(args.output.name): ("\n".join(lines) + "\n").encode("utf-8")})
+    if args.output.resolve().is_relative_to(ROOT):   # run directly, not by make
+        stamps.refresh(ROOT, "scale", [str(args.output.resolve().relative_to(ROOT))], stamps.BENCH_STAMPS)
     print("\n".join(lines))
     return 0
 

@@ -195,7 +195,7 @@ def test_each_target_lists_exactly_the_code_its_command_runs():
     checked = 0
     for target, (prerequisites, recipe) in sorted(rules.items()):
         command = re.search(r"\$\(call run,([a-z-]+),", recipe) or re.search(r"-m estimate ([a-z-]+)", recipe)
-        script = re.search(r"\$\(PY\) (benchmarks/\S+\.py)", recipe)
+        script = re.search(r"(?:\$\(PY\) |\$\(call bench_run,[^,]+,)(benchmarks/\S+\.py)", recipe)
         if command:
             module = COMMANDS[command.group(1)][0].split(":")[0]
             # The command line runs through the package's entry points before the module itself.

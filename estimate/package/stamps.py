@@ -8,6 +8,10 @@ inputs (make's prerequisites) and of its outputs. The Makefile asks ``stamp chec
 first and runs the command only when a content differs; when none does, the outputs are
 touched so that make itself sees them as current from then on.
 
+The benchmark's runs are stamped alike, in benchmarks/.stamps/ (``--folder``, with the
+command line they stand for in ``--runs``): apart from the package's, so that a benchmark
+not rerun since the code changed (hours of fits) is never reported as a stale table.
+
 Run as ``python -m estimate.package.stamps`` (the Makefile does): it imports nothing heavy, so a
 make with nothing to do is instant.
 """
@@ -22,9 +26,11 @@ from pathlib import Path
 from estimate.package.tables import within
 
 STAMPS = Path(".stamps")
-USAGE = ("usage: python -m estimate.package.stamps check|record COMMAND INPUT... -- OUTPUT...\n"
+BENCH_STAMPS = Path("benchmarks/.stamps")   # the Makefile's BENCH_STAMPS
+USAGE = ("usage: python -m estimate.package.stamps check|record COMMAND [--folder DIR --runs LINE] INPUT... -- OUTPUT...\n"
          "  check: exit 0 (and touch the outputs) when every file's content is what COMMAND's last run recorded\n"
-         "  record: record the files' contents after COMMAND ran")
+         "  record: record the files' contents after COMMAND ran\n"
+         "  --folder: the stamps' folder (default .stamps); --runs: the command line COMMAND stands for")
 
 
 def digest(path: Path) -> str | None:
@@ -34,8 +40,8 @@ def digest(path: Path) -> str | None:
         return None
 
 
-def stamp_path(root: Path, command: str) -> Path:
-    return root / STAMPS / f"{command}.json"
+def stamp_path(root: Path, command: str, folder: Path = STAMPS) -> Path:
+    return root / folder / f"{command}.json"
 
 
 def contents(root: Path, inputs: list[str], outputs: list[str]) -> dict:
@@ -43,12 +49,12 @@ def contents(root: Path, inputs: list[str], outputs: list[str]) -> dict:
             "outputs": {p: digest(root / p) for p in sorted(set(outputs))}}
 
 
-def recorded(root: Path, command: str) -> dict | None:
+def recorded(root: Path, command: str, folder: Path = STAMPS) -> dict | None:
     """The stamp of COMMAND's last run; None if there is none or it is not one this module
     wrote (a package received from someone else may hold anything in .stamps/: a stamp that
     names a file outside the package is never read, let alone hashed)."""
     try:
-        stamp = json.loads(stamp_path(root, command).read_text(encoding="utf-8"))
+        stamp = json.loads(stamp_path(root, command, folder).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     sides = [stamp.get(side) for side in ("inputs", "outputs")] if isinstance(stamp, dict) else [None]
@@ -57,11 +63,12 @@ def recorded(root: Path, command: str) -> dict | None:
     return stamp
 
 
-def record(root: Path, command: str, inputs: list[str], outputs: list[str]) -> None:
+def record(root: Path, command: str, inputs: list[str], outputs: list[str], folder: Path = STAMPS, runs: str | None = None) -> None:
     """Write the stamp whole or not at all (a temporary file renamed into place)."""
-    target = stamp_path(root, command)
+    target = stamp_path(root, command, folder)
     target.parent.mkdir(exist_ok=True)
-    text = json.dumps({"command": f"python -m estimate {command}"} | contents(root, inputs, outputs), indent=2, sort_keys=True) + "\n"
+    line = runs or f"python -m estimate {command}"
+    text = json.dumps({"command": line} | contents(root, inputs, outputs), indent=2, sort_keys=True) + "\n"
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as f:
@@ -74,17 +81,17 @@ def record(root: Path, command: str, inputs: list[str], outputs: list[str]) -> N
         raise
 
 
-def refresh(root: Path, command: str, written: list) -> None:
+def refresh(root: Path, command: str, written: list, folder: Path = STAMPS) -> None:
     """After a command has written exactly the outputs its stamp lists, record their contents
     and its inputs' again: run directly rather than by make, it would otherwise leave a
     stamp that says its own outputs are stale, while their times tell make they are current."""
-    stamp = recorded(root, command)
+    stamp = recorded(root, command, folder)
     if stamp and set(stamp.get("outputs", {})) == {str(p) for p in written}:
-        record(root, command, list(stamp["inputs"]), list(stamp["outputs"]))
+        record(root, command, list(stamp["inputs"]), list(stamp["outputs"]), folder, stamp.get("command"))
 
 
-def current(root: Path, command: str, inputs: list[str], outputs: list[str]) -> bool:
-    stamp = recorded(root, command)
+def current(root: Path, command: str, inputs: list[str], outputs: list[str], folder: Path = STAMPS) -> bool:
+    stamp = recorded(root, command, folder)
     if stamp is None:
         return False
     now = contents(root, inputs, outputs)
@@ -108,14 +115,17 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[0] not in ("check", "record") or "--" not in argv:
         print(USAGE, file=sys.stderr)
         return 2
-    action, command = argv[0], argv[1]
-    split = argv.index("--")
-    inputs, outputs = argv[2:split], argv[split + 1:]
-    root = Path(".")
+    action, command, rest = argv[0], argv[1], argv[2:]
+    options = {}
+    while rest[:1] in (["--folder"], ["--runs"]) and len(rest) > 1:
+        options[rest[0]], rest = rest[1], rest[2:]
+    split = rest.index("--")
+    inputs, outputs = rest[:split], rest[split + 1:]
+    root, folder = Path("."), Path(options.get("--folder", STAMPS))
     if action == "record":
-        record(root, command, inputs, outputs)
+        record(root, command, inputs, outputs, folder, options.get("--runs"))
         return 0
-    if not current(root, command, inputs, outputs):
+    if not current(root, command, inputs, outputs, folder):
         return 1
     for output in outputs:
         os.utime(root / output)
