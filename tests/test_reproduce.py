@@ -204,6 +204,24 @@ def test_make_on_a_fresh_clone_rebuilds_nothing_and_writes_nothing(tree):
     assert "Nothing to be done for 'figures'" in again.stdout
 
 
+def test_make_bench_on_a_fresh_clone_refits_no_seed_until_its_code_changes(tree, tmp_path):
+    """The benchmark's seeds are stamped like the tables (benchmarks/.stamps/): on a fresh
+    clone make finds them current and runs nothing, an hour of fits per seed; after an edit
+    to the code that fits them, it would refit. Python here runs only the stamp checks: any
+    other script it is asked to run fails, and says which."""
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\n[ "$1 $2" = "-m estimate.package.stamps" ] && exec {sys.executable} "$@"\n'
+                      'echo "would run: $*" >&2; exit 3\n', encoding="utf-8")
+    python.chmod(0o755)
+    make = ["make", "--no-print-directory", f"VENV={REPO / '.venv'}", f"PY={python}", "benchmarks/results.md"]
+    fresh = subprocess.run(make, cwd=tree, capture_output=True, text=True)
+    assert fresh.returncode == 0 and "would run" not in fresh.stderr, fresh.stdout + fresh.stderr
+    with (tree / "benchmarks/run.py").open("a", encoding="utf-8") as stream:
+        stream.write("# an edit\n")
+    edited = subprocess.run(make, cwd=tree, capture_output=True, text=True)
+    assert edited.returncode != 0 and "would run: benchmarks/run.py replicate --seed" in edited.stderr
+
+
 def test_a_stamp_is_current_only_while_every_content_is_the_recorded_one(tree):
     recorded = json.loads((tree / stamps.STAMPS / "ranges.json").read_text(encoding="utf-8"))
     inputs, outputs = list(recorded["inputs"]), list(recorded["outputs"])
