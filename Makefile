@@ -46,26 +46,24 @@ FIGURES := figures/README.md $(foreach n,$(FIGURE_NAMES),figures/$(n).csv $(fore
 
 .PHONY: help figures validate derived ranges fit conflicts baselines xlsx cite release sqlite site reproduce test check bench clean requirements
 
-# $(call run,COMMAND,OUTPUTS): run 'python -m estimate COMMAND' unless the contents of its
-# prerequisites and outputs are those its last run recorded in .stamps/COMMAND.json (then
-# the outputs are only touched). make alone goes by modification times, and a fresh clone
-# has new times everywhere: it would refit and rewrite what is already current.
-define run
-@$(PY) -m estimate.package.stamps check $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2) || { \
-  echo "$(PY) -m estimate $(1)"; \
-  $(PY) -m estimate $(1) && $(PY) -m estimate.package.stamps record $(1) $(filter-out $(VENV_STAMP),$^) requirements.txt -- $(2); }
+# $(call stamped,FOLDER,STAMP,PYTHON ARGUMENTS,OUTPUTS[,MORE INPUTS]): run 'python ARGUMENTS'
+# unless the contents of its prerequisites (and MORE INPUTS) and outputs are those its last
+# run recorded in FOLDER/STAMP.json (then the outputs are only touched). make alone goes by
+# modification times, and a fresh clone has new times everywhere: it would refit and
+# rewrite what is already current.
+define stamped
+@$(PY) -m estimate.package.stamps check $(2) --folder $(1) $(filter-out $(VENV_STAMP),$^) $(5) requirements.txt -- $(4) || { \
+  echo "$(PY) $(3)"; \
+  $(PY) $(3) && $(PY) -m estimate.package.stamps record $(2) --folder $(1) --runs "python $(3)" $(filter-out $(VENV_STAMP),$^) $(5) requirements.txt -- $(4); }
 endef
-
-# $(call bench_run,STAMP,SCRIPT ARGUMENTS,OUTPUTS[,MORE INPUTS]): run a benchmark's script as
-# run does a command, stamped in benchmarks/.stamps/STAMP.json: a fresh clone's make bench
-# refits no seed whose code is unchanged (an hour each). Apart from .stamps/, so that a
-# benchmark not rerun since the code changed is never reported as a stale package table.
+# $(call run,COMMAND,OUTPUTS): 'python -m estimate COMMAND', stamped in .stamps/COMMAND.json.
+run = $(call stamped,$(STAMPS),$(1),-m estimate $(1),$(2))
+# $(call bench_run,STAMP,SCRIPT ARGUMENTS,OUTPUTS[,MORE INPUTS]): a benchmark's script, stamped
+# in benchmarks/.stamps/STAMP.json, so that a fresh clone's make bench refits no seed whose
+# code is unchanged (an hour each); apart from .stamps/, so that a benchmark not rerun since
+# the code changed is never reported as a stale package table.
 BENCH_STAMPS := benchmarks/.stamps
-define bench_run
-@$(PY) -m estimate.package.stamps check $(1) --folder $(BENCH_STAMPS) $(filter-out $(VENV_STAMP),$^) $(4) requirements.txt -- $(3) || { \
-  echo "$(PY) $(2)"; \
-  $(PY) $(2) && $(PY) -m estimate.package.stamps record $(1) --folder $(BENCH_STAMPS) --runs "$(2)" $(filter-out $(VENV_STAMP),$^) $(4) requirements.txt -- $(3); }
-endef
+bench_run = $(call stamped,$(BENCH_STAMPS),$(1),$(2),$(3),$(4))
 
 help: ## List the targets
 	@echo "Usage: make <target>"

@@ -24,9 +24,10 @@ theta_{c,j} ~ N(level_c, level_sd) and theta_{c,j} - theta_{c,j-1} ~ N(0, walk_s
 each curve's typical increment level_c ~ N(level_mean, level_mean_sd) is a parameter too;
 beta ~ N(mean, sd) by relation to the counted force; gamma, a bias's drift per year over the
 date t_i the claim speaks of (in years from the subject's start), ~ N(0, drift_sd), and absent
-where drift_sd is 0 (the main fit; make bench compares the two); with a learnt bias spread,
-beta = mean + sd e^lambda z with z ~ N(0, 1) and one lambda ~ N(0, spread_sd) common to every
-bias (the claimants' spread, learnt from how far they differ; absent where spread_sd is 0); sigma = floor + exp(rho) with
+where drift_sd is 0 (the main fit); with a learnt bias spread, beta = mean + sd e^lambda z
+with z ~ N(0, 1) and one lambda ~ N(0, spread_sd) common to every bias (the claimants'
+spread, learnt from how far they differ; absent where spread_sd is 0, the main fit; make
+bench compares the two); sigma = floor + exp(rho) with
 rho ~ N(log(median - floor), log_sd), and casualties <= deployed as a soft penalty.
 Only relative biases are identifiable: the priors pin their common level.
 
