@@ -79,6 +79,19 @@ class Scores:
         return self.score[("fit", level)] / self.score[(self.best(level), level)]
 
 
+def seed_by_seed(each: list[Scores | None], value) -> str:
+    """One cell of a value seed after seed ("0.97 / 1.00"), – where a seed's fit stated nothing."""
+    return " / ".join(value(e) if e else "–" for e in each)
+
+
+def coverage_90(s: Scores) -> str:
+    return f"{s.coverage[0.9]:.2f}"
+
+
+def ratio_90(s: Scores) -> str:
+    return f"{s.ratio(0.9):.2f}"
+
+
 def open_high(p: Point) -> bool:
     """Whether the fit left the 90% interval open upward (no known claim bounded it)."""
     return math.isinf(p.fit[1][0.9][1])
@@ -234,10 +247,9 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
         as_of = [p for p in r.points if p.mode == "as_of"]
         closed = scored([p for p in as_of if not open_high(p)], widths)
         each = [scored([p for p in by_seed[seed][scenario.name].points if p.mode == "as_of"], widths) for seed in seeds]
-        spread = lambda value: " / ".join(value(e) if e else "–" for e in each)
         lines.append(f"| {scenario.name} | {'yes' if scenario.well_specified else 'no'} | {s.points} | {s.coverage[0.9]:.3f} | "
-                     f"{spread(lambda e: f'{e.coverage[0.9]:.2f}')} | {s.coverage[0.5]:.3f} | {s.score[('fit', 0.9)]:.3f} | "
-                     f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {spread(lambda e: f'{e.ratio(0.9):.2f}')} | "
+                     f"{seed_by_seed(each, coverage_90)} | {s.coverage[0.5]:.3f} | {s.score[('fit', 0.9)]:.3f} | "
+                     f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {seed_by_seed(each, ratio_90)} | "
                      f"{s.ratio(0.5):.2f} | {sum(map(open_high, as_of)) / len(as_of):.0%} | "
                      f"{f'{closed.ratio(0.9):.2f}' if closed else '–'} | {r.failed[IN_USE]} of {r.fits[IN_USE]} | "
                      f"{verdict(s, scenario.well_specified)} |")
@@ -246,10 +258,9 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
                                         for p in by_seed[seed][sc.name].points if p.mode == "as_of"], widths)
         s, each = pooled(seeds), [pooled([seed]) for seed in seeds]
         if s:
-            by = lambda value: " / ".join(value(e) if e else "–" for e in each)
             lines += ["", f"Every {'well-specified' if well else 'misspecified'} scenario together: 90% coverage {s.coverage[0.9]:.3f} "
-                      f"(by seed: {by(lambda e: f'{e.coverage[0.9]:.2f}')}), fit / best calibrated baseline "
-                      f"{s.ratio(0.9):.2f} at 90% (by seed: {by(lambda e: f'{e.ratio(0.9):.2f}')})."]
+                      f"(by seed: {seed_by_seed(each, coverage_90)}), fit / best calibrated baseline "
+                      f"{s.ratio(0.9):.2f} at 90% (by seed: {seed_by_seed(each, ratio_90)})."]
     lines += ["", "By horizon, over every scenario (fit / best baseline at 90%; the fit's 90% coverage):", "",
               "| days after the scoring day | well-specified: coverage | well-specified: fit / best | misspecified: coverage | "
               "misspecified: fit / best |", "|---|---|---|---|---|"]
@@ -275,7 +286,7 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
             best = s.best(0.9)
             each = [scored([p for p in by_seed[seed][scenario.name].points if p.mode == "smoother"], widths) for seed in seeds]
             lines.append(f"| {scenario.name} | {s.points} | {s.coverage[0.9]:.3f} | "
-                         f"{' / '.join(f'{e.coverage[0.9]:.2f}' if e else '–' for e in each)} | {s.score[('fit', 0.9)]:.3f} | "
+                         f"{seed_by_seed(each, coverage_90)} | {s.score[('fit', 0.9)]:.3f} | "
                          f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} |")
     lines += world_section(scenarios, by_seed, widths)
     lines += variant_section(scenarios, results, widths)
