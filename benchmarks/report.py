@@ -131,21 +131,25 @@ def verdict(s: Scores, well_specified: bool) -> str:
     return "meets the targets" if ok else "**misses a target**"
 
 
-def other_wins(scenarios: list[Scenario], results: dict, widths: dict) -> tuple[bool, Scores, Scores]:
+def other_wins(scenarios: list[Scenario], results: dict, widths: dict) -> tuple[bool, str, Scores, Scores]:
     """Whether the other model wins out of sample: a lower mean 90% interval score as of a
     date over every scenario's points, with its 90% coverage where the model is well
     specified at least the target's lowest (the score already charges a band too wide).
-    Also both models' scores over those points."""
+    Also why not, where it does not, and both models' scores over those points."""
     points = [p for sc in scenarios for p in results[sc.name].points if p.mode == "as_of"]
     mine, theirs = scored(points, widths, IN_USE), scored(points, widths, OTHER)
     well = scored([p for sc in scenarios if sc.well_specified for p in results[sc.name].points if p.mode == "as_of"], widths, OTHER)
+    lower = theirs.score[("fit", 0.9)] < mine.score[("fit", 0.9)]
     covered = well is None or well.coverage[0.9] >= COVERAGE_TARGET[0]
-    return theirs.score[("fit", 0.9)] < mine.score[("fit", 0.9)] and covered, mine, theirs
+    why = ("its mean score is not lower" if not lower else
+           f"its mean score is lower, but its 90% coverage where the model is well specified, {well.coverage[0.9]:.3f}, "
+           f"is below {COVERAGE_TARGET[0]}" if not covered else "")
+    return lower and covered, why, mine, theirs
 
 
 def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> list[str]:
     """Both models, scenario by scenario, on the same points, and which wins."""
-    wins, mine, theirs = other_wins(scenarios, results, widths)
+    wins, why, mine, theirs = other_wins(scenarios, results, widths)
     lines = ["", f"## Fixed or learnt bias spread (in use: {IN_USE})", "",
              f"Every fit above was made twice on the same claims: with {VARIANT}. model.toml uses {IN_USE}. "
              f"Below 1, {OTHER} scores better.", "",
@@ -172,7 +176,7 @@ def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> l
     lines += ["", f"Over every scenario, as of a date: {IN_USE} {mine.score[('fit', 0.9)]:.3f}, {OTHER} "
               f"{theirs.score[('fit', 0.9)]:.3f} (mean 90% interval score; 90% coverage {mine.coverage[0.9]:.3f} and "
               f"{theirs.coverage[0.9]:.3f}). " + (f"**{OTHER} wins out of sample**: model.toml should adopt it." if wins else
-                                                  f"{OTHER} does not win out of sample: {IN_USE} stays in use.")]
+                                                  f"{OTHER} does not win out of sample ({why}): {IN_USE} stays in use.")]
     return lines
 
 

@@ -106,16 +106,16 @@ def test_the_other_model_is_adopted_only_where_it_wins_on_the_same_points():
 
     def outcome(other):
         points = [point(t, t, (t / 2, t * 2), (t / 1.3, t * 1.3), centrals(t), other=other(t)) for t in truths]
-        wins, mine, theirs = bench.other_wins([scenario], {scenario.name: bench.Replicate(points=points)}, widths)
-        return wins, theirs.score[("fit", 0.9)] / mine.score[("fit", 0.9)]
+        wins, why, mine, theirs = bench.other_wins([scenario], {scenario.name: bench.Replicate(points=points)}, widths)
+        return wins, theirs.score[("fit", 0.9)] / mine.score[("fit", 0.9)], why
     narrower = lambda t: (t, (t / 1.5, t * 1.5), (t / 1.2, t * 1.2))
-    assert outcome(narrower) == (True, pytest.approx(math.log(2.25) / math.log(4), rel=0.01))
+    assert outcome(narrower) == (True, pytest.approx(math.log(2.25) / math.log(4), rel=0.01), "")
     wider = lambda t: (t, (t / 3, t * 3), (t / 1.5, t * 1.5))
-    assert outcome(wider)[0] is False
+    assert outcome(wider)[0] is False and outcome(wider)[2] == "its mean score is not lower"
     # narrower still, but missing the truth one time in four: its score is lower, its coverage too low
     missing = lambda t: (t, (t / 1.1, t * 1.1) if t < 2300 else (t * 1.01, t * 1.02), (t / 1.05, t * 1.05))
-    wins, ratio = outcome(missing)
-    assert not wins and ratio < 1
+    wins, ratio, why = outcome(missing)
+    assert not wins and ratio < 1 and why.startswith("its mean score is lower, but its 90% coverage") and "below 0.85" in why
 
 
 def replicate_of(name: str, truths, covered: bool, invariant=True) -> "bench.Replicate":
