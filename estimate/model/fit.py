@@ -559,7 +559,10 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
                 known += 1
             lows = [(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide]
             highs = [(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide]
-            sens_low, sens_high = min(lows), max(highs)
+            # The lowest of several runs' 5% points can move by as much as the least precise of
+            # them, whichever run is lowest on another machine: |min a - min b| <= max |a - b|.
+            sens_low = (min(v for v, _ in lows), max(e for _, e in lows))
+            sens_high = (max(v for v, _ in highs), max(e for _, e in highs))
             row = {"subject_id": subject, "quantity": quantity, "date": day, "value_low": round(band[0, j]),
                    "value_central": round(band[1, j]), "value_high": round(band[2, j]) if bounded else None,
                    "high_is_open": not bounded, "sensitivity_low": round(sens_low[0]),
