@@ -106,8 +106,8 @@ def test_the_other_model_is_adopted_only_where_it_wins_on_the_same_points():
 
     def outcome(other):
         points = [point(t, t, (t / 2, t * 2), (t / 1.3, t * 1.3), centrals(t), other=other(t)) for t in truths]
-        wins, why, mine, theirs = bench.other_wins([scenario], {scenario.name: bench.Replicate(points=points)}, widths)
-        return wins, theirs.score[("fit", 0.9)] / mine.score[("fit", 0.9)], why
+        why, mine, theirs = bench.why_other_loses([scenario], {scenario.name: bench.Replicate(points=points)}, widths)
+        return not why, theirs.score[("fit", 0.9)] / mine.score[("fit", 0.9)], why
     narrower = lambda t: (t, (t / 1.5, t * 1.5), (t / 1.2, t * 1.2))
     assert outcome(narrower) == (True, pytest.approx(math.log(2.25) / math.log(4), rel=0.01), "")
     wider = lambda t: (t, (t / 3, t * 3), (t / 1.5, t * 1.5))
