@@ -147,8 +147,9 @@ def why_other_loses(scenarios: list[Scenario], results: dict, widths: dict) -> t
     return "", mine, theirs
 
 
-def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> list[str]:
-    """Both models, scenario by scenario, on the same points, and which wins."""
+def variant_section(scenarios: list[Scenario], by_seed: dict, results: dict, widths: dict) -> list[str]:
+    """Both models, scenario by scenario, seed by seed and horizon by horizon, on the same
+    points, and which wins."""
     why, mine, theirs = why_other_loses(scenarios, results, widths)
     lines = ["", f"## The variant: {OTHER} (in use: {IN_USE})", "",
              f"Every fit above was made twice on the same claims: with {VARIANT}. model.toml uses {IN_USE}. "
@@ -173,6 +174,22 @@ def variant_section(scenarios: list[Scenario], results: dict, widths: dict) -> l
             lines += ["", f"Every {'well-specified' if well else 'misspecified'} scenario together, as of a date: {OTHER} 90% coverage "
                       f"{b.coverage[0.9]:.3f} at {b.ratio(0.9):.2f} × the best calibrated baseline ({IN_USE}: {a.coverage[0.9]:.3f} at "
                       f"{a.ratio(0.9):.2f} ×)."]
+    # Pooled over every scenario as of a date, then split two ways: the seeds disagree, and
+    # a prior on growth shows past the evidence first.
+    well_named = {sc.name for sc in scenarios if sc.well_specified}
+    seeds = list(by_seed)
+    splits = {f"seed by seed ({' / '.join(map(str, seeds))})":
+              [[p for sc in scenarios for p in by_seed[seed][sc.name].points if p.mode == "as_of"] for seed in seeds],
+              f"by horizon ({' / '.join(f'{h} days' for h in HORIZONS)})":
+              [[p for sc in scenarios for p in results[sc.name].points if p.mode == "as_of" and p.horizon == h] for h in HORIZONS]}
+    score = lambda s: f"{s.score[('fit', 0.9)]:.3f}"
+    for label, parts in splits.items():
+        every = {m: [scored(points, widths, m) for points in parts] for m in (IN_USE, OTHER)}
+        covered = {m: [scored([p for p in points if p.scenario in well_named], widths, m) for points in parts] for m in (IN_USE, OTHER)}
+        lines += ["", f"As of a date, {label}: mean 90% interval score over every scenario, {IN_USE} "
+                      f"{seed_by_seed(every[IN_USE], score)}, {OTHER} {seed_by_seed(every[OTHER], score)}; 90% coverage where "
+                      f"the model is well specified, {IN_USE} {seed_by_seed(covered[IN_USE], coverage_90)}, {OTHER} "
+                      f"{seed_by_seed(covered[OTHER], coverage_90)}."]
     lines += ["", f"Over every scenario, as of a date: {IN_USE} {mine.score[('fit', 0.9)]:.3f}, {OTHER} "
               f"{theirs.score[('fit', 0.9)]:.3f} (mean 90% interval score; 90% coverage {mine.coverage[0.9]:.3f} and "
               f"{theirs.coverage[0.9]:.3f}). " + (f"**{OTHER} wins out of sample**: model.toml should adopt it." if not why else
@@ -294,7 +311,7 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
                          f"{seed_by_seed(each, coverage_90)} | {s.score[('fit', 0.9)]:.3f} | "
                          f"{best} ({s.score[(best, 0.9)]:.3f}) | {s.ratio(0.9):.2f} | {s.ratio(0.5):.2f} |")
     lines += world_section(scenarios, by_seed, widths)
-    lines += variant_section(scenarios, results, widths)
+    lines += variant_section(scenarios, by_seed, results, widths)
     lines += ["", "## Calibration beyond coverage", "",
               "Where the truth fell among the fit's draws (the probability integral transform), as the share of points "
               f"in each tenth: a calibrated fit puts 0.10 in each; a pile at the ends is a band too narrow or off centre.", "",

@@ -154,6 +154,9 @@ def test_the_report_scores_every_seed_and_shows_each_seeds_coverage(tmp_path, mo
     assert row[header.index("by seed")] == "1.00 / 0.00"
     assert any(line.startswith("Every well-specified scenario together: 90% coverage 0.500 (by seed: 1.00 / 0.00)") for line in lines)
     assert "seeds 200, 300" in lines[2] and "--seeds 200 300" in lines[2]
+    # the variant seed by seed, on the same points: it covers on both seeds
+    assert any(line.startswith("As of a date, seed by seed (200 / 300): ") and line.endswith(
+        f"90% coverage where the model is well specified, {bench.IN_USE} 1.00 / 0.00, {bench.OTHER} 1.00 / 1.00.") for line in lines)
 
 
 def test_a_seed_not_fitted_or_from_another_version_is_refused_with_what_to_do(tmp_path, monkeypatch, capsys):
