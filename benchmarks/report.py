@@ -243,9 +243,10 @@ def report(args, scenarios: list[Scenario], by_seed: dict[int, dict[str, Replica
              "between knots, and the fit's projection past its evidence. One more followed reporting seeds 200 and 300 "
              "(model 1.2): a tighter prior on each curve's typical increment (sd 2 to 1), where their as-of fits had "
              "projected deployed counts a hundredfold past their last claim; its effect was measured on tuning seeds "
-             "(baseline on 10000 and 10001, reporting_lags on 10000). On reporting seeds 400 and 500 it scored better on "
-             "one and worse on the other; no setting was changed after them, and the variant below became model 1.1's "
-             "prior (sd 2), so that seeds no setting was chosen on decide between the two. "
+             "(baseline on 10000 and 10001, reporting_lags on 10000) before seed 400 was fitted, and no setting was "
+             "changed since. After seeds 400 and 500, on which a first comparison found model 1.2 better than model 1.1 "
+             "on one and worse on the other, the variant below became model 1.1's prior (sd 2) and seeds 600 and 700 "
+             "were added. "
              + (f"Every reporting seed here is out of sample: no setting was chosen on seed{plural} {', '.join(map(str, unseen))}."
                 if unseen == seeds else f"Seeds {', '.join(map(str, sorted(set(seeds) - set(unseen))))} are not out of sample.")
              + " A seed draws one world (claimants, biases, claims) that every scenario then varies, so the points of a seed "
