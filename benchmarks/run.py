@@ -75,7 +75,7 @@ SECTION, SETTING, VARIANT_VALUE = "increments", "level_mean_sd", 2.0
 name = lambda value: f"{SETTING} {value:g}"
 IN_USE, OTHER = name(CONFIG[SECTION][SETTING]), name(VARIANT_VALUE)
 if IN_USE == OTHER:
-    sys.exit(f"benchmarks/run.py: {UsageError(f'VARIANT_VALUE is model.toml own [{SECTION}] {SETTING} ({VARIANT_VALUE:g}): set it to the value to compare with', code='bench-variant-same')}")
+    sys.exit(f"benchmarks/run.py: {UsageError(f'VARIANT_VALUE is the value model.toml gives [{SECTION}] {SETTING} ({VARIANT_VALUE:g}): set it to the value to compare with', code='bench-variant-same')}")
 MODELS = dict(sorted({IN_USE: CONFIG, OTHER: CONFIG | {SECTION: CONFIG[SECTION] | {SETTING: VARIANT_VALUE}}}.items()))
 VARIANT = (f"model.toml's [{SECTION}] {SETTING} at {CONFIG[SECTION][SETTING]:g} (in use since model 1.2) and at {VARIANT_VALUE:g} "
            "(model 1.1): the prior sd of the level of each curve's typical increment on the log scale, which bounds how fast "
