@@ -16,10 +16,10 @@ misread hedges, rogue claims, misleading reliability ranks) — on one seed:
   reported apart: it sees claims published after the days it is scored on.
 - **The variant**: every fit is made twice, on the same claims and points, with one
   setting of model.toml at two values (VARIANT): now the prior on each curve's typical
-  increment of model 1.2 and of model 1.1. Variants compared so before and no longer run
-  (README, "Benchmark"): biases drifting over time ([drift], the revision-aware variant;
-  seeds 200 and 300) and the claimants' bias spread learnt from the claims ([bias_spread];
-  seeds 200 to 500). Neither won out of sample.
+  increment, at model 1.2's value and at model 1.1's. Variants compared so before and no
+  longer run (README, "Benchmark"): biases drifting over time ([drift], the
+  revision-aware variant; seeds 200 and 300) and the claimants' bias spread learnt from
+  the claims ([bias_spread]; seeds 200 to 500). Neither won out of sample.
 
 A (day, quantity) where the fit or any baseline states nothing is left out for all, and
 counted. ``benchmarks/run.py replicate --seed S`` (about an hour on 2 cores) writes what
@@ -67,18 +67,26 @@ CONFIG = load_config() | {"start": {SUBJECT: {"date": START.isoformat(), "basis"
 # The benchmark's variant: model.toml with one setting at another value. Every fit is made
 # with both, on the same claims and points; the report says which wins out of sample, and
 # model.toml should take the winner (VARIANT_VALUE then becomes the value it leaves). Now:
-# the prior sd of each curve's typical increment level, 1 since model 1.2 (chosen on tuning
-# seeds after reporting seeds 200 and 300) and 2 before; on seeds 400 and 500 neither was
-# better throughout (README, "Benchmark"). Models are named by the value and ordered by
-# name, so that adopting the variant leaves the saved seeds' columns as they are.
+# the prior sd of each curve's typical increment level: 1 in model 1.2 (chosen on tuning
+# seeds after reporting seeds 200 and 300), 2 in model 1.1. Models are named by the value
+# and ordered by name, and what the report prints names no version, so that adopting the
+# variant means editing model.toml and VARIANT_VALUE only, and leaves the saved seeds'
+# columns as they are.
 SECTION, SETTING, VARIANT_VALUE = "increments", "level_mean_sd", 2.0
-name = lambda value: f"{SETTING} {value:g}"
-IN_USE, OTHER = name(CONFIG[SECTION][SETTING]), name(VARIANT_VALUE)
+
+
+def model_named(value: float) -> str:
+    return f"{SETTING} {value:g}"
+
+
+IN_USE, OTHER = model_named(CONFIG[SECTION][SETTING]), model_named(VARIANT_VALUE)
 if IN_USE == OTHER:
-    sys.exit(f"benchmarks/run.py: {UsageError(f'VARIANT_VALUE is the value model.toml gives [{SECTION}] {SETTING} ({VARIANT_VALUE:g}): set it to the value to compare with', code='bench-variant-same')}")
+    same = UsageError(f"VARIANT_VALUE is the value model.toml gives [{SECTION}] {SETTING} ({VARIANT_VALUE:g}): "
+                      "set it to the value to compare with", code="bench-variant-same")
+    sys.exit(f"benchmarks/run.py: {same}")
 MODELS = dict(sorted({IN_USE: CONFIG, OTHER: CONFIG | {SECTION: CONFIG[SECTION] | {SETTING: VARIANT_VALUE}}}.items()))
-VARIANT = (f"model.toml's [{SECTION}] {SETTING} at {CONFIG[SECTION][SETTING]:g} (in use since model 1.2) and at {VARIANT_VALUE:g} "
-           "(model 1.1): the prior sd of the level of each curve's typical increment on the log scale, which bounds how fast "
+VARIANT = (f"model.toml's [{SECTION}] {SETTING} at {CONFIG[SECTION][SETTING]:g} and at {VARIANT_VALUE:g}: the prior sd of "
+           "the level of each curve's typical increment on the log scale, which bounds how fast "
            "a curve may keep growing where no claim speaks")
 
 
