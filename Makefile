@@ -142,7 +142,7 @@ bench: benchmarks/results.md benchmarks/scale.md benchmarks/speed.md ## Calibrat
 # seeds add up across runs; the report scores them together. The report is a script of its
 # own, so that a change to it never refits a seed. The model's settings were chosen on
 # seeds 0 to 300 (benchmarks/run.py CHOSEN_ON).
-BENCH_SEEDS := 400 500 600 700
+BENCH_SEEDS := 400 500 600 700 800 900
 BENCH_CODE := $(VENV_STAMP) $(INPUTS) $(CORE) $(WORDING) $(MODEL) estimate/compare/__init__.py estimate/compare/baselines.py estimate/compare/simulate.py benchmarks/run.py
 BENCH_REPLICATES := $(foreach s,$(BENCH_SEEDS),benchmarks/replicates/seed-$(s)/points.csv)
 $(BENCH_REPLICATES): benchmarks/replicates/seed-%/points.csv: $(BENCH_CODE)
