@@ -72,11 +72,13 @@ def truth(quantity: str, scale: float, days: int) -> float:
     return {"deployed": deployed, "killed": killed, "wounded": 3 * killed, "casualties": 4 * killed}[quantity]
 
 
-def write_csv(path: Path, header: list[str], rows: list[list]) -> None:
+def write_csv(path: Path, header: list[str], rows: list[dict]) -> None:
+    """Rows by column name, in the order the codebook lists them: a column the generator
+    does not fill is left empty, so that a column added to the schema breaks nothing here."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([row.get(name, "") for name in header] for row in rows)
 
 
 def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_source: int, seed: int) -> dict:
@@ -92,12 +94,13 @@ def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_s
             shutil.copy(ROOT / path, root / path)
     fields = {r["name"]: [f["name"] for f in r["schema"]["fields"]] for r in descriptor["resources"] if r.get("type") == "table"}
 
-    subjects = [(f"force_{i}", f"Force {i}", f"Fuerza {i}", SIDES[i % 2], f"Synthetic force {i}.") for i in range(n_subjects)]
-    write_csv(root / "data/subjects.csv", fields["subjects"], [list(s) for s in subjects])
-    scales = {s[0]: float(rng.uniform(5_000, 50_000)) for s in subjects}
-    claimants = [(f"cl-{i:03d}", f"Claimant {i}", f"Declarante {i}", KINDS[i % len(KINDS)], "", SIDES[i % 3], "")
-                 for i in range(n_claimants)]
-    write_csv(root / "data/claimants.csv", fields["claimants"], [list(c) for c in claimants])
+    subjects = [{"subject_id": f"force_{i}", "name": f"Force {i}", "name_es": f"Fuerza {i}", "side": SIDES[i % 2],
+                 "description": f"Synthetic force {i}."} for i in range(n_subjects)]
+    write_csv(root / "data/subjects.csv", fields["subjects"], subjects)
+    scales = {s["subject_id"]: float(rng.uniform(5_000, 50_000)) for s in subjects}
+    claimants = [{"claimant_id": f"cl-{i:03d}", "name": f"Claimant {i}", "name_es": f"Declarante {i}", "label": f"Claimant {i}",
+                  "label_es": f"Declarante {i}", "kind": KINDS[i % len(KINDS)], "side": SIDES[i % 3]} for i in range(n_claimants)]
+    write_csv(root / "data/claimants.csv", fields["claimants"], claimants)
     bias = rng.normal(0, 0.2, n_claimants)
 
     sources, claims, resources = [], [], []
@@ -116,22 +119,22 @@ def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_s
             subject = subjects[int(rng.integers(n_subjects))]
             quantity = list(WORDS)[int(rng.integers(4))]
             hedge = list(HEDGES)[int(rng.integers(4))]
-            n = rounded(truth(quantity, scales[subject[0]], days) * math.exp(bias[c] + rng.normal(0, 0.25)))
+            n = rounded(truth(quantity, scales[subject["subject_id"]], days) * math.exp(bias[c] + rng.normal(0, 0.25)))
             phrase = HEDGES[hedge].format(n=printed(n))
-            key = (c, subject[0], quantity, phrase)
+            key = (c, subject["subject_id"], quantity, phrase)
             if key in seen:
                 continue
             seen.add(key)
-            quote = f"Según {claimants[c][1]}, {phrase} {WORDS[quantity]} de {subject[1]} (nota {source_id}-{k})."
+            quote = f"Según {claimants[c]['name']}, {phrase} {WORDS[quantity]} de {subject['name']} (nota {source_id}-{k})."
             sentences.append(quote)
             claim_id = f"c{len(claims) + 1:06d}"
-            row = {"claim_id": claim_id, "source_id": source_id, "claimant_id": claimants[c][0], "attribution": "explicit",
-                   "origin_id": claim_id, "subject_id": subject[0], "quantity": quantity,
+            row = {"claim_id": claim_id, "source_id": source_id, "claimant_id": claimants[c]["claimant_id"],
+                   "attribution": "explicit", "origin_id": claim_id, "subject_id": subject["subject_id"], "quantity": quantity,
                    "casualty_definition": "killed_wounded" if quantity == "casualties" else "", "time_scope": "cumulative",
                    "as_of_date_earliest": published.isoformat(), "as_of_date_latest": published.isoformat(),
                    "as_of_date_precision": "day", "as_of_date_basis": "publication", "phrase": phrase, "hedge_id": hedge,
                    "stated_value": str(n), "unit": "persons", "quote": quote, "status": "active"}
-            claims.append([row.get(name, "") for name in fields["claims"]])
+            claims.append(row)
         text = ("\n".join(sentences) + "\n").encode("utf-8")
         rel = f"data/texts/{source_id}.txt"
         (root / rel).write_bytes(text)
@@ -140,7 +143,7 @@ def generate(root: Path, n_claims: int, n_claimants: int, n_subjects: int, per_s
                "published_date_earliest": published.isoformat(), "published_date_latest": published.isoformat(),
                "published_date_precision": "day", "published_date_basis": "printed", "published_date_evidence": "Generated.",
                "text_path": rel, "text_sha256": digest, "archived_from": "generated"}
-        sources.append([row.get(name, "") for name in fields["sources"]])
+        sources.append(row)
         resources.append({"name": f"text-{source_id}", "path": rel, "format": "txt", "mediatype": "text/plain",
                           "encoding": "utf-8", "hash": f"sha256:{digest}"})
     write_csv(root / "data/sources.csv", fields["sources"], sources)

@@ -187,3 +187,14 @@ def test_refitting_some_scenarios_of_a_seed_keeps_its_others(tmp_path, monkeypat
     assert bench.loaded(500) == {"baseline": replace(again, seconds=bench.loaded(500)["baseline"].seconds), "plateau": kept["plateau"]}
     assert fits.main(["replicate", "--seed", "500", "--scenarios", "basline"]) == 2
     assert "[bench-scenario-unknown]" in capsys.readouterr().err
+
+
+def test_the_scale_benchmarks_generated_package_is_valid_under_todays_codebook(tmp_path):
+    """benchmarks/scale.py writes its package from the codebook's columns: a column added to
+    a table (as claimants' labels were) must not leave it invalid, which only make bench
+    would otherwise find, after minutes of generating."""
+    import benchmarks.scale as scale
+    from estimate.package.validate import validate_package
+    counts = scale.generate(tmp_path, 300, n_claimants=12, n_subjects=2, per_source=50, seed=3)
+    assert counts == {"claims": 300, "sources": 6, "claimants": 12, "subjects": 2}
+    assert [str(p) for p in validate_package(tmp_path)] == []
