@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, read_rows, refusal_code, write_rows
-from estimate.model.fit import Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, landing, \
-    load_config, posterior, quantiles, sensitivity_runs
+from estimate.model.fit import Observation, as_of_fit, build_design, built_for, checked_fit, curve_draws, estimate_rows, \
+    extreme_of_runs, landing, load_config, posterior, quantiles, sensitivity_runs
 from estimate.wording.ranges import lexicon
 from estimate.model.sampler import leave_one_out_weights
 from estimate.compare.simulate import SCENARIOS, START, SUBJECT, simulate, truth
@@ -332,3 +332,17 @@ def test_each_reason_a_claim_is_not_used_is_the_fits_own_and_reads_in_each_langu
     for kind, sentence in words["en"].items():
         fields = {f for _, f, _, _ in string.Formatter().parse(sentence) if f}
         assert fields == {f for _, f, _, _ in string.Formatter().parse(words["es"][kind]) if f}, kind
+
+
+def test_a_sensitivity_bound_moves_within_the_error_of_its_least_precise_run():
+    """The bound is the extreme of several runs; on another machine another run can be the
+    extreme, so its stated error must cover every run's, not only the one extreme here."""
+    runs = [(100.0, 30.0), (90.0, 2.0), (120.0, 5.0)]
+    assert extreme_of_runs(runs, min) == (90.0, 30.0)
+    assert extreme_of_runs(runs, max) == (120.0, 30.0)
+    rng = np.random.default_rng(0)
+    for pick in (min, max):
+        here, error = extreme_of_runs(runs, pick)
+        for _ in range(2000):
+            elsewhere = [(value + rng.uniform(-e, e), e) for value, e in runs]
+            assert abs(extreme_of_runs(elsewhere, pick)[0] - here) <= error

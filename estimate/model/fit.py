@@ -537,6 +537,14 @@ class Rows:
         return self
 
 
+def extreme_of_runs(runs: list[tuple[float, float]], pick) -> tuple[float, float]:
+    """The lowest (``pick=min``) or highest (``max``) of several runs' points, each given as
+    (value, Monte Carlo standard error), with the error it carries. On another machine or
+    seed another run may be the extreme, and |min a - min b| <= max |a - b|: the extreme can
+    move by as much as the least precise run, whichever run it is here."""
+    return pick(value for value, _ in runs), max(error for _, error in runs)
+
+
 def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: date | None) -> Rows:
     result = Rows()
     for subject, quantity, parts in output_quantities(main, config):
@@ -557,12 +565,8 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
             while known < len(informing) and informing[known].middle <= day:
                 speakers.add(informing[known].claimant_id)
                 known += 1
-            lows = [(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide]
-            highs = [(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide]
-            # The lowest of several runs' 5% points can move by as much as the least precise of
-            # them, whichever run is lowest on another machine: |min a - min b| <= max |a - b|.
-            sens_low = (min(v for v, _ in lows), max(e for _, e in lows))
-            sens_high = (max(v for v, _ in highs), max(e for _, e in highs))
+            sens_low = extreme_of_runs([(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide], min)
+            sens_high = extreme_of_runs([(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide], max)
             row = {"subject_id": subject, "quantity": quantity, "date": day, "value_low": round(band[0, j]),
                    "value_central": round(band[1, j]), "value_high": round(band[2, j]) if bounded else None,
                    "high_is_open": not bounded, "sensitivity_low": round(sens_low[0]),
