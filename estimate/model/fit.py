@@ -554,7 +554,8 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
         draws = curve_draws(main, subject, parts, when)
         band, errors = quantiles(draws), quantile_errors(draws)
         others = [curve_draws(f, subject, parts, when) for f in sensitivity if has_curves(f, subject, parts)]
-        wide = [(quantiles(d), quantile_errors(d)) for d in others]
+        # The main run and each sensitivity run: (its published points, their standard errors).
+        runs = [(band, errors)] + [(quantiles(d), quantile_errors(d)) for d in others]
         bounded = any(math.isfinite(o.upper) for o in informing)
         caveat = "" if bounded else "No claim bounds this quantity from above: the band is open upward."
         # The claims known by each date, counted in one pass over both in date order (the
@@ -565,8 +566,8 @@ def estimate_rows(main: Fit, sensitivity: list[Fit], config: dict, known_by: dat
             while known < len(informing) and informing[known].middle <= day:
                 speakers.add(informing[known].claimant_id)
                 known += 1
-            sens_low = extreme_of_runs([(band[0, j], errors[0, j])] + [(b[0, j], e[0, j]) for b, e in wide], min)
-            sens_high = extreme_of_runs([(band[2, j], errors[2, j])] + [(b[2, j], e[2, j]) for b, e in wide], max)
+            sens_low = extreme_of_runs([(b[0, j], e[0, j]) for b, e in runs], min)
+            sens_high = extreme_of_runs([(b[2, j], e[2, j]) for b, e in runs], max)
             row = {"subject_id": subject, "quantity": quantity, "date": day, "value_low": round(band[0, j]),
                    "value_central": round(band[1, j]), "value_high": round(band[2, j]) if bounded else None,
                    "high_is_open": not bounded, "sensitivity_low": round(sens_low[0]),
